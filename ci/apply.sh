@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Reset the source tree to the pinned base and apply patches/ with git am
+# onto branch "series"; then check that the overlay files of this checkout
+# (net/unix/rust/, tools/testing/selftests/af_unix_mcast/) are exactly what
+# the series produces.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+alog=$CACHE/apply.log
+mapfile -t patches < <(cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-')
+[ ${#patches[@]} -gt 0 ] || die "no patches in patches/"
+
+in_root sh -ec "
+	cd $SRC
+	git am --abort >/dev/null 2>&1 || true
+	git checkout -q -f -B series base
+	git clean -q -ffdx
+	for p in ${patches[*]}; do
+		git -c user.name=ci -c user.email=ci@localhost am -q --keep-cr /aum/patches/\$p
+	done
+" >"$alog" 2>&1 || fail_log "git am patches/ onto $BASE_PKG $BASE_VERSION" "$alog"
+
+# The overlay and the series must agree byte for byte, both ways.
+bad=0
+for dir in net/unix/rust tools/testing/selftests/af_unix_mcast; do
+	if ! diff -r "$TOP/$dir" "$ROOT$SRC/$dir" >>"$alog" 2>&1; then
+		bad=1
+	fi
+done
+[ $bad = 0 ] || fail_log "overlay files differ from the series" "$alog" 30
+exit 0

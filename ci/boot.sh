@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the KIND kernel under virtme-ng and run ci/guest.sh with the given
+# arguments in it. Uses KVM only where a short probe boot proved it works,
+# software emulation otherwise, and says which.
+#   boot.sh KIND TIMEOUT guest.sh-args...
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kind=$1 limit=$2
+shift 2
+out=$OUTBASE/$kind
+results=$ROOT/build/results
+vlog=$CACHE/boot-$kind.log
+
+# Probe KVM once per host boot and kernel build.
+probe=$CACHE/kvm-probe
+key="$(cat /proc/sys/kernel/random/boot_id) $(stat -c %Y "$ROOT$out/arch/x86/boot/bzImage")"
+if ! [ -f "$probe" ] || [ "$(head -n1 "$probe")" != "$key" ]; then
+	accel=tcg
+	if [ -w /dev/kvm ] && in_root timeout 40 vng --run "$out" --cpus 1 --memory 512M \
+		--exec 'echo kvm-probe-ok' 2>&1 </dev/null | grep -q kvm-probe-ok; then
+		accel=kvm
+	fi
+	printf '%s\n%s\n' "$key" "$accel" >"$probe"
+fi
+accel=$(tail -n1 "$probe")
+opts=()
+[ "$accel" = kvm ] || opts+=(--disable-kvm)
+echo "$accel" >"$CACHE/accel"
+log "booting the $kind kernel ($( [ "$accel" = kvm ] && echo KVM || echo 'software emulation, no KVM'))"
+
+rm -rf "$results"
+mkdir -p "$results" "$ROOT/build/guest"
+cp "$TOP/ci/guest.sh" "$ROOT/build/guest/guest.sh"
+set +e
+in_root timeout --kill-after=30 "$limit" vng --run "$out" "${opts[@]}" --cpus 2 --memory 2G \
+	--rwdir /build/results --append "panic_on_warn=0 oops=panic" \
+	--exec "sh /build/guest/guest.sh $*" >"$vlog" 2>&1 </dev/null
+rc=$?
+set -e
+if [ $rc = 124 ] || [ $rc = 137 ]; then
+	fail_log "boot $kind kernel (timed out after ${limit}s)" "$vlog"
+fi
+[ -f "$results/complete" ] || fail_log "boot $kind kernel (guest did not finish, exit $rc)" "$vlog"

@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the guest: the given test programs, then a kmemleak scan and
+# the kernel log, all written to /build/results for the host to judge.
+#   guest.sh NAME=PROGRAM...
+R=/build/results
+mkdir -p "$R"
+cd /tmp || exit 1
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+echo "guest: $(uname -r), $(nproc) CPUs" >"$R/guest.txt"
+for spec in "$@"; do
+	name=${spec%%=*}
+	prog=${spec#*=}
+	start=$(date +%s)
+	"$prog" >"$R/$name.tap" 2>&1
+	echo "$name exit=$? seconds=$(($(date +%s) - start))" >>"$R/guest.txt"
+done
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# An object is reported once it stayed unreferenced for a while and
+	# over two scans.
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$R/kmemleak.txt"
+fi
+dmesg >"$R/dmesg.txt"
+echo done >"$R/complete"

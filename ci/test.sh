@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The test command: everything CI checks, from a fresh machine or with the
+# caches of an earlier run. Ends with "N passed, N failed[, N skipped]" and
+# exits non-zero if anything failed.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PASS=0 FAIL=0 SKIP=0
+T0=$(date +%s)
+summary() {
+	local s="$PASS passed, $FAIL failed"
+
+	[ "$SKIP" = 0 ] || s="$s, $SKIP skipped"
+	echo "total time: $(($(date +%s) - T0)) s"
+	echo "$s"
+	[ "$FAIL" = 0 ]
+	exit $?
+}
+result() {
+	case $1 in
+	pass) PASS=$((PASS + 1)); echo "PASS: $2" ;;
+	fail) FAIL=$((FAIL + 1)); echo "FAIL: $2" ;;
+	skip) SKIP=$((SKIP + 1)); echo "SKIP: $2" ;;
+	esac
+}
+# stage NAME CMD...: one counted check; its output is shown if it fails.
+stage() {
+	local name=$1 out t=$(date +%s)
+
+	shift
+	out=$("$@" 2>&1)
+	if [ $? = 0 ]; then
+		result pass "$name ($(($(date +%s) - t)) s)"
+		return 0
+	fi
+	result fail "$name"
+	printf '%s\n' "$out" | tail -n 80 | sed 's/^/    /'
+	return 1
+}
+fatal() { stage "$@" || summary; }
+
+fatal "build root (Debian 13, libclang $LLVM_VER)" "$TOP/ci/buildroot.sh"
+fatal "base kernel source $BASE_PKG $BASE_VERSION" "$TOP/ci/srctree.sh"
+fatal "series applies with git am; overlay files match" "$TOP/ci/apply.sh"
+
+mapfile -t PATCHES < <(cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-')
+N=${#PATCHES[@]}
+
+checkpatch() {
+	local out
+
+	out=$(in_root sh -c "cd $SRC && perl scripts/checkpatch.pl --strict --showfile /aum/patches/$1")
+	printf '%s\n' "$out"
+	printf '%s\n' "$out" | grep -q '^total: 0 errors, 0 warnings, 0 checks'
+}
+for p in "${PATCHES[@]}"; do
+	stage "checkpatch --strict $p" checkpatch "$p"
+done
+
+# Files the series touches; a warning in any of them fails the build check.
+TOUCHED=$(in_root git -C $SRC diff --name-only base series | tr '\n' ' ')
+no_new_warnings() {
+	local log=$1 f bad=0
+
+	for f in $TOUCHED; do
+		if grep -E "^($SRC/)?$f:[0-9]+(:[0-9]+)?: (warning|error)|^ *--> ($SRC/)?$f:" "$log"; then
+			bad=1
+		fi
+	done
+	return $bad
+}
+# Recompile what the series touches, so that its warnings are seen even
+# when an earlier run built it.
+touch_series() {
+	local f
+
+	for f in $TOUCHED; do
+		case $f in *.c | *.rs) touch "$ROOT$SRC/$f" ;; esac
+	done
+}
+build_checked() {
+	touch_series
+	"$TOP/ci/build.sh" "$@" && no_new_warnings "$CACHE/build-$1.log"
+}
+
+# Every prefix builds (bisectable), with CONFIG_UNIX_MULTICAST=y. A result
+# is kept for the exact series and configuration it was checked on.
+key=$(cat "$TOP"/patches/*.patch "$TOP"/Kconfig.fragment "$TOP"/ci/*.config | sha256sum | cut -c1-16)
+stamp=$CACHE/prefixes-ok-$key
+for i in $(seq 1 $((N - 1))); do
+	if [ -f "$stamp" ]; then
+		result pass "patches 1-$i build (checked earlier on this exact series)"
+		continue
+	fi
+	in_root git -C $SRC checkout -q "series~$((N - i))"
+	stage "patches 1-$i build (CONFIG_UNIX_MULTICAST=y)" build_checked debug
+done
+in_root git -C $SRC checkout -q series
+if stage "patches 1-$N build: debug kernel, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings" build_checked debug; then
+	DEBUG_OK=1
+	[ "$FAIL" != 0 ] || touch "$stamp"
+fi
+stage "make rustfmtcheck" in_root make -s -C $SRC O=$OUTBASE/debug LLVM=-$LLVM_VER rustfmtcheck
+stage "kernel builds with CONFIG_UNIX_MULTICAST=n" build_checked nomcast && NOMCAST_OK=1
+
+# Selftests, built against the series' uapi headers.
+selftests() {
+	local kind=$1 dst=/build/guest/$1 progs
+
+	progs="diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen"
+	in_root sh -ec "
+		rm -rf $dst && mkdir -p $dst/mcast $dst/af_unix
+		make -s -C $SRC/tools/testing/selftests/af_unix_mcast \
+			KHDR_INCLUDES='-isystem $OUTBASE/$kind/usr/include' OUTPUT=$dst/mcast \
+			all
+		make -s -C $SRC/tools/testing/selftests/net/af_unix \
+			KHDR_INCLUDES='-isystem $OUTBASE/$kind/usr/include' OUTPUT=$dst/af_unix \
+			TEST_GEN_FILES= TEST_GEN_PROGS='$progs' \
+			\$(echo '$progs' | sed 's|\([a-z_]*\)|$dst/af_unix/\1|g')
+	"
+}
+
+# Count a TAP file's results: one per test.
+count_tap() {
+	local name=$1 file=$2 line n=0
+
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) result skip "$name: ${line#ok }"; n=$((n + 1)) ;;
+		"ok "*) result pass "$name: ${line#ok }"; n=$((n + 1)) ;;
+		"not ok "*) result fail "$name: ${line#not ok }"; n=$((n + 1)) ;;
+		esac
+	done < <(grep -E '^(not )?ok [0-9]+ ' "$file")
+	if [ $n = 0 ]; then
+		result fail "$name: no test result"
+		sed 's/^/    /' "$file" | tail -n 40
+	fi
+	grep -E '^not ok|^# +(FAIL|.*Expected)|^# .*:[0-9]+:' "$file" | head -n 40 | sed 's/^/    /'
+}
+
+# Any kernel report fails the run, shown with its context.
+REPORTS='WARNING:|BUG:|KASAN|UBSAN|kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Oops|general protection|Kernel panic|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked'
+kernel_clean() {
+	local r=$ROOT/build/results bad=0
+
+	if grep -E "$REPORTS" "$r/dmesg.txt" | grep -v -E 'kmemleak: Kernel memory leak detector|kmemleak: Automatic memory scanning thread'; then
+		grep -E -A30 "$REPORTS" "$r/dmesg.txt" | head -n 120
+		bad=1
+	fi
+	if [ -s "$r/kmemleak.txt" ]; then
+		head -n 80 "$r/kmemleak.txt"
+		bad=1
+	fi
+	return $bad
+}
+
+if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" selftests debug; then
+	args="mcast_test=/build/guest/debug/mcast/mcast_test"
+	for p in diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen; do
+		args="$args af_unix.$p=/build/guest/debug/af_unix/$p"
+	done
+	if stage "boot debug kernel and run the selftests" "$TOP/ci/boot.sh" debug 2400 $args; then
+		R=$ROOT/build/results
+		sed 's/^/    /' "$R/guest.txt"
+		for spec in $args; do
+			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
+		done
+		# KUnit tests of the Rust core ran at boot.
+		count_tap kunit <(sed -n 's/^\[[^]]*\] //p' "$R/dmesg.txt" |
+			sed -n '/# Subtest: unix_mcast/,/^ok [0-9]* unix_mcast/p' |
+			sed -n 's/^    //p')
+		stage "debug kernel silent: no WARNING, BUG, KASAN, lockdep or kmemleak report" kernel_clean
+	fi
+fi
+
+if [ -n "${NOMCAST_OK:-}" ] && stage "build selftests (CONFIG_UNIX_MULTICAST=n headers)" selftests nomcast; then
+	args="nomcast.mcast_disabled=/build/guest/nomcast/mcast/mcast_disabled"
+	for p in diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen; do
+		args="$args nomcast.af_unix.$p=/build/guest/nomcast/af_unix/$p"
+	done
+	if stage "boot CONFIG_UNIX_MULTICAST=n kernel and run the selftests" "$TOP/ci/boot.sh" nomcast 1200 $args; then
+		R=$ROOT/build/results
+		for spec in $args; do
+			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
+		done
+		stage "CONFIG_UNIX_MULTICAST=n kernel silent" kernel_clean
+	fi
+fi
+
+summary
