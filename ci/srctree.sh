@@ -17,8 +17,8 @@ in_root sh -ec "
 	tar -C $SRC --strip-components=1 -xf /usr/src/$BASE_PKG.tar.xz
 	cd $SRC
 	git init -q -b master
-	git config user.name 'af_unix_mcast CI'
-	git config user.email ci@localhost
+	git config user.name 'AF_UNIX Multicast Team'
+	git config user.email af-unix-mcast@example.org
 	git config core.autocrlf false
 	git add -f .
 	git commit -q -m 'base: $BASE_PKG $BASE_VERSION'
