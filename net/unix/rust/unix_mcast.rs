@@ -498,7 +498,13 @@ impl Registry {
     }
 
     /// Adds `sk` to `grp` and records it. The caller holds `self.lock`.
-    fn add_member(&self, ino: usize, sk: *mut bindings::sock, grp: &Arc<Group>, flags: u32) -> Result {
+    fn add_member(
+        &self,
+        ino: usize,
+        sk: *mut bindings::sock,
+        grp: &Arc<Group>,
+        flags: u32,
+    ) -> Result {
         // Room for the member and its clone, allocated outside the lock.
         let n = grp.inner.lock().members.len() + 1;
         let mut members = KVec::with_capacity(n, GFP_KERNEL)?;
@@ -527,7 +533,12 @@ impl Registry {
     fn leave(&self, sk: *mut bindings::sock, mut req: Request) -> Result {
         let _guard = self.lock.lock();
         // SAFETY: `sk` is the caller's live socket.
-        let (ino, net) = unsafe { (bindings::unix_mcast_ino(sk) as usize, bindings::unix_mcast_net(sk)) };
+        let (ino, net) = unsafe {
+            (
+                bindings::unix_mcast_ino(sk) as usize,
+                bindings::unix_mcast_net(sk),
+            )
+        };
         let Holder::Group(grp) = lookup(net, &mut req)? else {
             return Err(ENOENT);
         };

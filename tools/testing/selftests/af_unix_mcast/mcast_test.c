@@ -80,7 +80,7 @@ static int dgram(void)
 	return socket(AF_UNIX, SOCK_DGRAM, 0);
 }
 
-static int member(struct __test_metadata *_metadata, FIXTURE_DATA(mcast) *self,
+static int member(struct __test_metadata *_metadata, struct _test_data_mcast *self,
 		  unsigned int flags)
 {
 	int fd = dgram();
@@ -90,7 +90,7 @@ static int member(struct __test_metadata *_metadata, FIXTURE_DATA(mcast) *self,
 	return fd;
 }
 
-static ssize_t send_to(int fd, FIXTURE_DATA(mcast) *self, const void *buf,
+static ssize_t send_to(int fd, struct _test_data_mcast *self, const void *buf,
 		       size_t len, int flags)
 {
 	return sendto(fd, buf, len, flags, (struct sockaddr *)&self->addr,
@@ -129,7 +129,7 @@ TEST_F(mcast, one_member)
 }
 
 static void fan_out(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(mcast) *self, int n)
+		    struct _test_data_mcast *self, int n)
 {
 	int *m = calloc(n, sizeof(int)), s = dgram(), i;
 	char buf[16];
@@ -355,7 +355,7 @@ TEST_F(mcast, order_concurrent_senders)
 }
 
 /* Fill @fd's queue from @s: QLEN + 1 datagrams fit. */
-static void fill(struct __test_metadata *_metadata, FIXTURE_DATA(mcast) *self,
+static void fill(struct __test_metadata *_metadata, struct _test_data_mcast *self,
 		 int s)
 {
 	int i;
@@ -717,7 +717,7 @@ TEST_F(mcast, bad_optlen_einval)
 	int m = dgram(), i;
 
 	memcpy(big, &self->addr, self->len);
-	for (i = 0; i < (int)(sizeof(lens) / sizeof(lens[0])); i++) {
+	for (i = 0; i < (int)ARRAY_SIZE(lens); i++) {
 		ASSERT_EQ(-1, setsockopt(m, SOL_UNIX, UNIX_ADD_MEMBERSHIP, big,
 					 lens[i]));
 		ASSERT_EQ(EINVAL, errno);
