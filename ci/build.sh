@@ -39,15 +39,27 @@ in_root sh -ec "
 	cmp -s $out/cfg/new $out/.config || cp $out/cfg/new $out/.config
 " >"$blog" 2>&1 || fail_log "configure $kind kernel" "$blog"
 
-# Every option the fragments ask for must have survived olddefconfig.
-missing=$(in_root sh -c "cat $frags" | grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' |
-	while read -r line; do
-		case $line in
-		*=n) sym=${line%=n}; grep -qx "$sym=y" "$ROOT$out/.config" && echo "$line" ;;
-		\#*) sym=${line#\# }; sym=${sym% is not set}; grep -qx "$sym=y" "$ROOT$out/.config" && echo "$line" ;;
-		*) grep -qx "$line" "$ROOT$out/.config" || echo "$line" ;;
-		esac
-	done || true)
+# Every option the fragments ask for (the last word on a symbol counts, as
+# in merge_config.sh) must have survived olddefconfig.
+missing=$(in_root sh -c "cat $frags" | python3 -c '
+import re, sys
+want = {}
+for line in sys.stdin:
+    m = re.match(r"(CONFIG_[A-Z0-9_]+)=(.*)", line.strip())
+    n = re.match(r"# (CONFIG_[A-Z0-9_]+) is not set", line.strip())
+    if m:
+        want[m.group(1)] = m.group(2)
+    elif n:
+        want[n.group(1)] = "n"
+have = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"(CONFIG_[A-Z0-9_]+)=(.*)", line.strip())
+    if m:
+        have[m.group(1)] = m.group(2)
+for sym, val in want.items():
+    if have.get(sym, "n") != val:
+        print("%s=%s (got %s)" % (sym, val, have.get(sym, "n")))
+' "$ROOT$out/.config")
 if [ -n "$missing" ]; then
 	printf 'FAILED stage: configure %s kernel; options not applied:\n%s\n' "$kind" "$missing" >&2
 	exit 1

@@ -19,11 +19,14 @@
 //! - [`Registry::sockets`], an XArray keyed by the member socket's inode,
 //!   holds each member's list of groups. Only holders of [`Registry::lock`]
 //!   change it; its own spinlock is held for single lookups and stores.
-//! - [`Group::inner`], a spinlock per group, protects the group's member
-//!   list. A sender holds it from the check for room until the last clone is
-//!   queued, which gives every member the same order of datagrams, also with
-//!   concurrent senders. It nests outside each member's `unix_state_lock()`.
-//! - No global lock is taken to send: a sender takes its group's lock only.
+//! - [`Group::inner`], a mutex per group, protects the group's member list.
+//!   A sender holds it from the check for room until the last clone is
+//!   queued and its member woken, which gives every member the same order of
+//!   datagrams, also with concurrent senders. It nests inside
+//!   [`Registry::lock`] and outside each member's `unix_state_lock()` and
+//!   `iolock` (a sockmap's `sk_data_ready()` may take the latter).
+//! - No global lock is taken to send: a sender takes its group's lock only,
+//!   and drops it while it waits for a member's room.
 
 use core::{
     mem::{offset_of, size_of},
@@ -34,9 +37,9 @@ use kernel::{
     bindings,
     error::{code::*, from_err_ptr, to_result},
     ffi::{c_char, c_int, c_long, c_uint, c_void},
-    new_mutex, new_spinlock,
+    new_mutex,
     prelude::*,
-    sync::{Arc, ArcBorrow, Mutex, SetOnce, SpinLock},
+    sync::{Arc, ArcBorrow, Mutex, SetOnce},
     xarray::{AllocKind, XArray},
 };
 
@@ -138,25 +141,35 @@ impl Drop for Member {
     }
 }
 
+/// Clones of the datagram being sent, each with its member.
+type Clones = KVVec<(*mut bindings::sk_buff, *mut bindings::sock)>;
+
 /// The state of a group that its lock protects.
 ///
 /// # Invariants
 ///
-/// `sock` is the group's socket, owned by the group, or null once the group
-/// is dead. `scratch` has room for at least `members.len()` entries.
+/// - `sock` is the group's bound socket, owned by the group, from when the
+///   group is published until it dies; null before and after. Senders only
+///   find a group through its bound socket, so null means dead to them.
+/// - `scratch` is empty whenever the lock is free, and has room for at least
+///   `members.len()` entries, so that a send allocates nothing beyond the
+///   clones themselves.
 struct GroupInner {
     sock: *mut bindings::socket,
-    members: KVec<Member>,
-    /// Clones of the datagram being sent, with their member, so that a send
-    /// allocates nothing beyond the clones themselves.
-    scratch: KVec<(*mut bindings::sk_buff, *mut bindings::sock)>,
+    members: KVVec<Member>,
+    scratch: Clones,
 }
 
 /// A multicast group.
+///
+/// # Invariants
+///
+/// Its socket's `mcast_group` holds one reference, from `Arc::into_raw()`,
+/// that the socket's destructor drops; every member's [`Joined`] holds one.
 #[pin_data]
 struct Group {
     #[pin]
-    inner: SpinLock<GroupInner>,
+    inner: Mutex<GroupInner>,
     /// Changes whenever a member leaves, so that a sender waiting for that
     /// member's room stops waiting.
     seq: AtomicU32,
@@ -169,10 +182,10 @@ unsafe impl Send for GroupInner {}
 impl Group {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            inner <- new_spinlock!(GroupInner {
+            inner <- new_mutex!(GroupInner {
                 sock: ptr::null_mut(),
-                members: KVec::new(),
-                scratch: KVec::new(),
+                members: KVVec::new(),
+                scratch: KVVec::new(),
             }, "unix_mcast_group"),
             seq: AtomicU32::new(0),
         })
@@ -201,6 +214,30 @@ impl Group {
         self.inner.lock().members.iter().any(|m| m.sk == sk)
     }
 
+    /// Makes room for one more member, so that [`Group::add`] cannot fail.
+    /// The caller holds the registry lock, which keeps the room.
+    fn reserve(&self) -> Result {
+        let mut inner = self.inner.lock();
+        let n = inner.members.len() + 1;
+        inner.members.reserve(1, GFP_KERNEL)?;
+        // `scratch` is empty while the lock is held by anyone but a sender.
+        inner.scratch.reserve(n, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Adds `sk` as a member. The caller holds the registry lock and made
+    /// room with [`Group::reserve`].
+    fn add(&self, sk: *mut bindings::sock, flags: u32) -> Result {
+        // SAFETY: `sk` is the caller's live socket; `Member::drop()` drops
+        // this reference.
+        unsafe { bindings::sock_hold(sk) };
+        // INVARIANT: `sk` is held above.
+        let member = Member { sk, flags };
+        // Does not allocate: `reserve()` made room. Were it to fail,
+        // `member` would be dropped with its reference.
+        Ok(self.inner.lock().members.push(member, GFP_KERNEL)?)
+    }
+
     /// Removes `sk` from the members and wakes senders waiting for its room.
     /// Returns whether the group has members left.
     fn remove(&self, sk: *mut bindings::sock) -> bool {
@@ -225,10 +262,13 @@ impl Group {
                 return Err(ESRCH);
             }
 
-            // A datagram waits until every blocking member has room.
+            // A datagram waits until every blocking member has room. As for
+            // unicast, a sender never waits for itself.
             let full = inner.members.iter().find(|m| {
-                // SAFETY: Members are live sockets by the type invariant.
-                m.blocking() && m.wants_from(sk) && unsafe { bindings::unix_mcast_full(m.sk) }
+                m.blocking()
+                    && m.sk != sk
+                    // SAFETY: Members are live sockets by the type invariant.
+                    && unsafe { bindings::unix_mcast_full(m.sk) }
             });
             if let Some(m) = full {
                 if timeo == 0 {
@@ -298,7 +338,7 @@ impl Group {
         }
     }
 
-    fn drop_clones(scratch: &mut KVec<(*mut bindings::sk_buff, *mut bindings::sock)>) {
+    fn drop_clones(scratch: &mut Clones) {
         while let Some((clone, _)) = scratch.pop() {
             // SAFETY: The clone is ours and was never queued.
             unsafe { bindings::unix_mcast_free_skb(clone) };
@@ -361,22 +401,64 @@ impl Registry {
             .map_or(0, |j| j.groups.len())
     }
 
-    /// Records that `sk` joined `grp`. The caller holds `self.lock`.
+    /// Records that `sk` joined `grp`. The caller holds `self.lock`, so
+    /// only it changes `self.sockets`: what it sizes outside the XArray's
+    /// spinlock is still right when it takes it again, and nothing is
+    /// allocated under it but XArray nodes.
     fn record(&self, ino: usize, sk: *mut bindings::sock, grp: Arc<Group>) -> Result {
-        let mut groups = KVec::with_capacity(1, GFP_KERNEL)?;
-        let mut fresh = KBox::new(Slot(KVec::with_capacity(1, GFP_KERNEL)?), GFP_KERNEL)?;
+        let (socks, groups) = {
+            let xa = self.sockets.lock();
+            match xa.get(ino) {
+                None => (0, 0),
+                Some(slot) => (
+                    slot.0.len(),
+                    slot.0
+                        .iter()
+                        .find(|j| j.sk == sk)
+                        .map_or(0, |j| j.groups.len()),
+                ),
+            }
+        };
+        let mut new_groups = KVec::with_capacity(groups + 1, GFP_KERNEL)?;
+        let mut new_socks = KVec::with_capacity(socks + 1, GFP_KERNEL)?;
+        let fresh = KBox::new(Slot(KVec::new()), GFP_KERNEL)?;
 
         let mut xa = self.sockets.lock();
-        if let Some(slot) = xa.get_mut(ino) {
-            if let Some(j) = slot.0.iter_mut().find(|j| j.sk == sk) {
-                return Ok(j.groups.push(grp, GFP_ATOMIC)?);
+        let Some(slot) = xa.get_mut(ino) else {
+            new_groups.push_within_capacity(grp).map_err(|_| ENOMEM)?;
+            new_socks
+                .push_within_capacity(Joined {
+                    sk,
+                    groups: new_groups,
+                })
+                .map_err(|_| ENOMEM)?;
+            let mut fresh = fresh;
+            fresh.0 = new_socks;
+            xa.store(ino, fresh, GFP_KERNEL)?;
+            return Ok(());
+        };
+        let j = match slot.0.iter().position(|j| j.sk == sk) {
+            Some(i) => &mut slot.0[i],
+            None => {
+                for j in slot.0.drain_all() {
+                    new_socks.push_within_capacity(j).map_err(|_| ENOMEM)?;
+                }
+                new_socks
+                    .push_within_capacity(Joined {
+                        sk,
+                        groups: KVec::new(),
+                    })
+                    .map_err(|_| ENOMEM)?;
+                slot.0 = new_socks;
+                let last = slot.0.len() - 1;
+                &mut slot.0[last]
             }
-            groups.push(grp, GFP_ATOMIC)?;
-            return Ok(slot.0.push(Joined { sk, groups }, GFP_ATOMIC)?);
+        };
+        for g in j.groups.drain_all() {
+            new_groups.push_within_capacity(g).map_err(|_| ENOMEM)?;
         }
-        groups.push(grp, GFP_ATOMIC)?;
-        fresh.0.push(Joined { sk, groups }, GFP_ATOMIC)?;
-        xa.store(ino, fresh, GFP_KERNEL)?;
+        new_groups.push_within_capacity(grp).map_err(|_| ENOMEM)?;
+        j.groups = new_groups;
         Ok(())
     }
 
@@ -418,31 +500,31 @@ impl Registry {
         joined
     }
 
-    /// Creates a group bound to `req`'s address in `net`. The caller holds
-    /// `self.lock`.
-    fn create(&self, net: *mut bindings::net, req: &mut Request) -> Result<Arc<Group>> {
-        let grp = Arc::pin_init(Group::new(), GFP_KERNEL)?;
-        let mut sock = ptr::null_mut();
+    /// Gives `grp` its socket, bound to `req`'s address in `net`: from then
+    /// on it can be found. The caller holds `self.lock`.
+    fn publish(net: *mut bindings::net, req: &mut Request, grp: &Arc<Group>) -> Result {
         let raw = Arc::into_raw(grp.clone());
-        // SAFETY: `req.addr` holds `req.len` valid bytes; `raw` stays valid
-        // as the socket's reference on success, and is reclaimed below on
-        // failure.
-        let err = unsafe {
-            bindings::unix_mcast_create(
-                net,
-                &mut req.addr,
-                req.addr_len(),
-                raw.cast_mut().cast(),
-                &mut sock,
-            )
-        };
+        let mut sock = ptr::null_mut();
+        // SAFETY: `net` is the caller's namespace; on success the socket
+        // keeps `raw`, the reference its destructor drops.
+        let err = unsafe { bindings::unix_mcast_create(net, raw.cast_mut().cast(), &mut sock) };
         if let Err(e) = to_result(err) {
             // SAFETY: `unix_mcast_create()` failed and did not keep `raw`.
             drop(unsafe { Arc::from_raw(raw) });
             return Err(e);
         }
+        // INVARIANT: the socket is owned by the group from here on.
         grp.inner.lock().sock = sock;
-        Ok(grp)
+        // SAFETY: `sock` is the group's socket, `req.addr` holds `req.len`
+        // valid bytes.
+        let err = unsafe { bindings::unix_mcast_bind(sock, &mut req.addr, req.addr_len()) };
+        if let Err(e) = to_result(err) {
+            grp.inner.lock().sock = ptr::null_mut();
+            // SAFETY: The group owned `sock`, unbound, and gave it up above.
+            unsafe { bindings::unix_mcast_destroy(sock) };
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Removes `sk` from `grp` and destroys `grp` if it has no members left.
@@ -458,6 +540,9 @@ impl Registry {
         }
     }
 
+    /// Joins `sk` to the group at `req`'s address, creating it if the
+    /// address is free. Everything that can fail is done before the group
+    /// becomes visible or `sk` a member, so a failed join leaves nothing.
     fn join(&self, sk: *mut bindings::sock, mut req: Request) -> Result {
         let _guard = self.lock.lock();
         // SAFETY: `sk` is the caller's live socket.
@@ -470,63 +555,29 @@ impl Registry {
         };
 
         let (grp, created) = match lookup(net, &mut req)? {
+            Holder::Group(grp) if grp.is_member(sk) => return Err(EALREADY),
             Holder::Group(grp) => (grp, false),
             Holder::Socket => return Err(EADDRINUSE),
-            Holder::Free => {
-                if self.count(ino, sk) >= limit as usize {
-                    return Err(ENOBUFS);
-                }
-                (self.create(net, &mut req)?, true)
-            }
+            Holder::Free => (Arc::pin_init(Group::new(), GFP_KERNEL)?, true),
         };
-        if !created {
-            if grp.is_member(sk) {
-                return Err(EALREADY);
-            }
-            if self.count(ino, sk) >= limit as usize {
-                return Err(ENOBUFS);
+        if self.count(ino, sk) >= usize::try_from(limit).unwrap_or(0) {
+            return Err(ENOBUFS);
+        }
+        grp.reserve()?;
+        self.record(ino, sk, grp.clone())?;
+        if created {
+            if let Err(e) = Self::publish(net, &mut req, &grp) {
+                self.forget(ino, sk, &grp);
+                return Err(e);
             }
         }
-
-        if let Err(e) = self.add_member(ino, sk, &grp, req.flags) {
-            if created {
-                self.leave_group(sk, &grp);
-            }
+        if let Err(e) = grp.add(sk, req.flags) {
+            self.forget(ino, sk, &grp);
+            self.leave_group(sk, &grp);
             return Err(e);
         }
-        Ok(())
-    }
-
-    /// Adds `sk` to `grp` and records it. The caller holds `self.lock`.
-    fn add_member(
-        &self,
-        ino: usize,
-        sk: *mut bindings::sock,
-        grp: &Arc<Group>,
-        flags: u32,
-    ) -> Result {
-        // Room for the member and its clone, allocated outside the lock.
-        let n = grp.inner.lock().members.len() + 1;
-        let mut members = KVec::with_capacity(n, GFP_KERNEL)?;
-        let mut scratch = KVec::with_capacity(n, GFP_KERNEL)?;
-        self.record(ino, sk, grp.clone())?;
-
-        // SAFETY: `sk` is live; the member's reference is dropped by
-        // `Member::drop()`.
-        unsafe { bindings::sock_hold(sk) };
         // SAFETY: `sk` is live, and the registry lock is held.
         unsafe { bindings::unix_mcast_set_member(sk) };
-        let mut inner = grp.inner.lock();
-        // Membership changes are serialised by the registry lock, so the
-        // member list still has `n - 1` entries.
-        for m in inner.members.drain_all() {
-            let _ = members.push_within_capacity(m);
-        }
-        // INVARIANT: `sk` is held above.
-        let _ = members.push_within_capacity(Member { sk, flags });
-        inner.members = members;
-        // INVARIANT: `scratch` has room for every member.
-        core::mem::swap(&mut inner.scratch, &mut scratch);
         Ok(())
     }
 
@@ -680,6 +731,7 @@ pub unsafe extern "C" fn unix_mcast_group_destruct(grp: *mut bindings::unix_mcas
 /// # Safety
 ///
 /// Always safe to call.
+// Required to be unsafe due to the `#[export]` annotation.
 #[export]
 pub unsafe extern "C" fn unix_mcast_init() -> c_int {
     let reg = match KBox::pin_init(Registry::new(), GFP_KERNEL) {

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <linux/sockios.h>
 
 #include "mcast.h"
 #include "kselftest_harness.h"
@@ -858,6 +860,69 @@ TEST_F(mcast, membership_limit)
 	close(m);
 	for (i = 0; i < 5 && !variant->abstract; i++)
 		unlink(a[i].sun_path);
+}
+
+TEST_F(mcast, clones_charged_to_sender)
+{
+	int m1 = member(_metadata, self, 0), m2 = member(_metadata, self, 0);
+	int s = dgram(), outq = -1;
+	char buf[64] = {};
+
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, outq);
+	ASSERT_EQ(sizeof(buf), send_to(s, self, buf, sizeof(buf), 0));
+	/* Both clones wait in the members' queues, charged to the sender. */
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_LT(2 * (int)sizeof(buf), outq);
+	ASSERT_EQ(1, queued(m1));
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_LT(0, outq);
+	ASSERT_EQ(1, queued(m2));
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, outq);
+	close(m1);
+	close(m2);
+	close(s);
+}
+
+TEST_F(mcast, send_to_nothing_as_unicast)
+{
+	int s = dgram();
+
+	/* No group and no socket: the errors of unicast. */
+	ASSERT_EQ(-1, send_to(s, self, "z", 1, 0));
+	ASSERT_EQ(variant->abstract ? ECONNREFUSED : ENOENT, errno);
+	close(s);
+}
+
+/* A blocking member that shut down reading never makes room: it does not
+ * hold senders back, and gets nothing more.
+ */
+TEST_F(mcast, shut_down_member_does_not_block)
+{
+	int b = member(_metadata, self, 0), m = member(_metadata, self, 0);
+	int s = dgram();
+
+	fill(_metadata, self, s);
+	ASSERT_EQ(QLEN + 1, queued(m));
+	ASSERT_EQ(0, shutdown(b, SHUT_RD));
+	ASSERT_EQ(1, send_to(s, self, "s", 1, MSG_DONTWAIT));
+	ASSERT_EQ(1, queued(m));
+	close(b);
+	close(m);
+	close(s);
+}
+
+/* As for unicast, a sender never waits for its own queue. */
+TEST_F(mcast, sender_never_waits_for_itself)
+{
+	int m = member(_metadata, self, 0), i;
+
+	for (i = 0; i < QLEN + 1; i++)
+		ASSERT_EQ(1, send_to(m, self, "o", 1, MSG_DONTWAIT));
+	ASSERT_EQ(1, send_to(m, self, "o", 1, MSG_DONTWAIT));
+	ASSERT_EQ(QLEN + 2, queued(m));
+	close(m);
 }
 
 /* Abstract names may hold NULs; they are compared byte for byte. */
