@@ -33,6 +33,7 @@ log "booting the $kind kernel ($( [ "$accel" = kvm ] && echo KVM || echo 'softwa
 rm -rf "$results"
 mkdir -p "$results" "$ROOT/build/guest"
 cp "$TOP/ci/guest.sh" "$ROOT/build/guest/guest.sh"
+echo "$accel" >"$ROOT/build/guest/accel"
 set +e
 in_root timeout --kill-after=30 "$limit" vng --run "$out" "${opts[@]}" --cpus 2 --memory 2G \
 	--rwdir /build/results --append "panic_on_warn=0 oops=panic" \

@@ -2,17 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the guest: the given test programs, then a kmemleak scan and
 # the kernel log, all written to /build/results for the host to judge.
-#   guest.sh NAME=PROGRAM...
+#   guest.sh NAME=PROGRAM[+ARG...]...
 R=/build/results
 mkdir -p "$R"
 cd /tmp || exit 1
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 echo "guest: $(uname -r), $(nproc) CPUs" >"$R/guest.txt"
+# How the guest runs, for the benchmark's header.
+AUM_ACCEL=$(cat /build/guest/accel 2>/dev/null)
+export AUM_ACCEL
 for spec in "$@"; do
 	name=${spec%%=*}
-	prog=${spec#*=}
+	# A program's arguments are joined to it with '+'.
+	prog=$(echo "${spec#*=}" | tr '+' ' ')
 	start=$(date +%s)
-	"$prog" >"$R/$name.tap" 2>&1
+	$prog >"$R/$name.tap" 2>&1
 	echo "$name exit=$? seconds=$(($(date +%s) - start))" >>"$R/guest.txt"
 done
 if [ -w /sys/kernel/debug/kmemleak ]; then

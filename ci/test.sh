@@ -150,6 +150,11 @@ count_tap() {
 	fi
 }
 
+bench_ok() {
+	cat "$1"
+	grep -q '^mcast_bench exit=0 ' "$2" && ! grep -q FAILED "$1"
+}
+
 # Any kernel report fails the run, shown with its context.
 REPORTS='WARNING:|BUG:|KASAN|UBSAN|kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Oops|general protection|Kernel panic|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked'
 kernel_clean() {
@@ -171,12 +176,17 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 	for p in diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen; do
 		args="$args af_unix.$p=/build/guest/debug/af_unix/$p"
 	done
-	if stage "boot debug kernel and run the selftests" "$TOP/ci/boot.sh" debug 2400 $args; then
+	# The benchmark's quick mode, to prove it works; its numbers are not
+	# judged here (ci/bench.sh measures, on a kernel without debug options).
+	bench="mcast_bench=/build/guest/debug/mcast/mcast_bench+-q+-n+10"
+	if stage "boot debug kernel and run the selftests" "$TOP/ci/boot.sh" debug 2400 $args $bench; then
 		R=$ROOT/build/results
 		sed 's/^/    /' "$R/guest.txt"
 		for spec in $args; do
 			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
 		done
+		stage "benchmark quick mode: 10 listeners, every mode and size" \
+			bench_ok "$R/mcast_bench.tap" "$R/guest.txt"
 		# KUnit tests of the Rust core ran at boot.
 		count_tap kunit <(sed -n 's/^\[[^]]*\] //p' "$R/dmesg.txt" |
 			sed -n '/# Subtest: unix_mcast/,/^ok [0-9]* unix_mcast/p' |

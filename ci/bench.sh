@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The benchmark: build the patched kernel without debug options, boot it,
+# run mcast_bench's full table (or, with -q, its quick mode) and copy the
+# table, the CSV and the plot to results/ in the checkout.
+#   bench.sh [-q]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+args=-p
+[ "${1:-}" = -q ] && args="-p+-q"
+"$TOP/ci/buildroot.sh"
+"$TOP/ci/srctree.sh"
+"$TOP/ci/apply.sh"
+"$TOP/ci/build.sh" bench
+in_root sh -ec "
+	rm -rf /build/guest/bench && mkdir -p /build/guest/bench
+	make -s -C $SRC/tools/testing/selftests/af_unix_mcast \
+		KHDR_INCLUDES='-isystem $OUTBASE/bench/usr/include' \
+		OUTPUT=/build/guest/bench /build/guest/bench/mcast_bench
+" || die "cannot build mcast_bench"
+"$TOP/ci/boot.sh" bench 3600 "bench=/build/guest/bench/mcast_bench+$args+-o+/build/results"
+R=$ROOT/build/results
+grep -q 'bench exit=0' "$R/guest.txt" || fail_log "benchmark" "$R/bench.tap"
+in_root gnuplot /build/results/bench.gp || die "gnuplot failed"
+mkdir -p "$TOP/results"
+cp "$R/bench.csv" "$R/bench.txt" "$R/bench.png" "$TOP/results/"
+cat "$R/bench.txt"
+log "results in $TOP/results/: bench.txt, bench.csv, bench.png"
