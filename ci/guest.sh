@@ -16,7 +16,7 @@ for spec in "$@"; do
 	# A program's arguments are joined to it with '+'.
 	prog=$(echo "${spec#*=}" | tr '+' ' ')
 	start=$(date +%s)
-	$prog >"$R/$name.tap" 2>&1
+	timeout 1800 $prog >"$R/$name.tap" 2>&1
 	echo "$name exit=$? seconds=$(($(date +%s) - start))" >>"$R/guest.txt"
 done
 if [ -w /sys/kernel/debug/kmemleak ]; then

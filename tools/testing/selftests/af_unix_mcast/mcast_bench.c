@@ -61,6 +61,7 @@ struct shared {
 
 static struct shared *sh;
 static int messages, warmup;
+static pid_t bench_pid;		/* names the addresses of this run */
 
 static uint64_t now_ns(void)
 {
@@ -88,7 +89,7 @@ static socklen_t unix_name(struct sockaddr_un *a, int i)
 {
 	char name[64];
 	int n = snprintf(name, sizeof(name), "%cmcast-bench-%d-%d", 0,
-			 getppid(), i);
+			 bench_pid, i);
 
 	return mcast_addr(a, name, n);
 }
@@ -97,7 +98,7 @@ static struct sockaddr_in udp_group(void)
 {
 	struct sockaddr_in a = {
 		.sin_family = AF_INET,
-		.sin_port = htons(5000 + getpid() % 20000),
+		.sin_port = htons(5000 + bench_pid % 20000),
 	};
 
 	inet_pton(AF_INET, "239.255.42.99", &a.sin_addr);
@@ -213,8 +214,13 @@ static int run_cell(enum mode mode, int size, int nl, struct cell *c)
 	}
 	while (sh->ready < (unsigned int)nl && !sh->failed)
 		usleep(1000);
-	if (sh->failed)
+	if (sh->failed) {
+		for (i = 0; i < nl; i++) {
+			kill(pid[i], SIGKILL);
+			waitpid(pid[i], &status, 0);
+		}
 		return -1;
+	}
 
 	if (mode == UDP) {
 		struct in_addr lo = { htonl(INADDR_LOOPBACK) };
@@ -294,6 +300,9 @@ static int run_cell(enum mode mode, int size, int nl, struct cell *c)
 				       sh->addrlen[i]);
 	}
 	for (i = 0; i < nl; i++) {
+		/* After a failure, listeners may wait for what never comes. */
+		if (!ok)
+			kill(pid[i], SIGKILL);
 		if (waitpid(pid[i], &status, 0) != pid[i] || status)
 			ok = 0;
 	}
@@ -361,6 +370,7 @@ int main(int argc, char **argv)
 	int opt, a, b, k, rc = 0;
 
 	messages = 200;
+	bench_pid = getpid();
 	while ((opt = getopt(argc, argv, "qm:n:s:c:o:a:p")) != -1) {
 		switch (opt) {
 		case 'q':
