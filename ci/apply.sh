@@ -11,6 +11,17 @@ alog=$CACHE/apply.log
 mapfile -t patches < <(cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-')
 [ ${#patches[@]} -gt 0 ] || die "no patches in patches/"
 
+# The branch is kept while the patches are the same bytes: applying them
+# again would rewrite the patched files and force a rebuild of all that
+# includes them.
+key=$(cd "$TOP/patches" && cat "${patches[@]}" | sha256sum | cut -c1-16)
+stamp=$ROOT$SRC.applied
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
+   in_root sh -ec "cd $SRC && git rev-parse -q --verify series >/dev/null &&
+		   git checkout -q series && test -z \"\$(git status --porcelain)\"" >"$alog" 2>&1; then
+	log "patches/ applied earlier with git am: same patches, branch series kept"
+else
+rm -f "$stamp"
 in_root sh -ec "
 	cd $SRC
 	git am --abort >/dev/null 2>&1 || true
@@ -20,6 +31,8 @@ in_root sh -ec "
 		git -c user.name=ci -c user.email=ci@localhost am -q --keep-cr /aum/patches/\$p
 	done
 " >"$alog" 2>&1 || fail_log "git am patches/ onto $BASE_PKG $BASE_VERSION" "$alog"
+echo "$key" >"$stamp"
+fi
 
 # The overlay and the series must agree byte for byte, both ways.
 bad=0
