@@ -10,8 +10,11 @@ set -euo pipefail
 kind=$1 limit=$2
 shift 2
 out=$OUTBASE/$kind
-results=$ROOT/build/results
-vlog=$CACHE/boot-$kind.log
+# Where the guest writes its results (inside ROOT); boots with different
+# AUM_RESULTS can run side by side.
+RES=${AUM_RESULTS:-/build/results}
+results=$ROOT$RES
+vlog=$CACHE/boot-$kind${AUM_RESULTS:+-${AUM_RESULTS##*/}}.log
 
 # Probe KVM once per host boot and kernel build.
 probe=$CACHE/kvm-probe
@@ -36,8 +39,8 @@ cp "$TOP/ci/guest.sh" "$ROOT/build/guest/guest.sh"
 echo "$accel" >"$ROOT/build/guest/accel"
 set +e
 in_root timeout --kill-after=30 "$limit" vng --run "$out" "${opts[@]}" --cpus 2 --memory 2G \
-	--rwdir /build/results --append "panic_on_warn=0 oops=panic" \
-	--exec "sh /build/guest/guest.sh $*" >"$vlog" 2>&1 </dev/null
+	--rwdir $RES --append "panic_on_warn=0 oops=panic" \
+	--exec "AUM_RESULTS=$RES sh /build/guest/guest.sh $*" >"$vlog" 2>&1 </dev/null
 rc=$?
 set -e
 if [ $rc = 124 ] || [ $rc = 137 ]; then

@@ -4,19 +4,21 @@
 #
 #   build.sh KIND [extra.config...]
 #
-# KIND is debug (the test kernel: KASAN, lockdep, kmemleak), nomcast (no
-# debug options, CONFIG_UNIX_MULTICAST=n) or bench (no debug options). Each KIND
+# KIND is debug (the test kernel: KASAN, lockdep, kmemleak, fault
+# injection), nomcast (no debug options, CONFIG_UNIX_MULTICAST=n), bench (no
+# debug options) or kcsan (the data-race detector). Each KIND
 # has its own persistent O= directory, so rebuilds are incremental.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kind=${1:?usage: build.sh debug|nomcast|bench}
+kind=${1:?usage: build.sh debug|nomcast|bench|kcsan}
 shift
 frags="/aum/ci/vm.config /aum/Kconfig.fragment"
 case $kind in
 debug) frags="$frags /aum/ci/debug.config" ;;
 nomcast) frags="$frags /aum/ci/nomcast.config" ;;
 bench) frags="$frags /aum/ci/bench.config" ;;
+kcsan) frags="$frags /aum/ci/kcsan.config" ;;
 *) die "unknown kernel kind $kind" ;;
 esac
 for f in "$@"; do frags="$frags /aum/$f"; done

@@ -3,7 +3,7 @@
 # Runs inside the guest: the given test programs, then a kmemleak scan and
 # the kernel log, all written to /build/results for the host to judge.
 #   guest.sh NAME=PROGRAM[+ARG...]...
-R=/build/results
+R=${AUM_RESULTS:-/build/results}
 mkdir -p "$R"
 cd /tmp || exit 1
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug

@@ -113,11 +113,15 @@ done
 stage "make rustfmtcheck" in_root make -s -C $SRC O=$OUTBASE/debug LLVM=-$LLVM_VER rustfmtcheck
 stage "kernel builds with CONFIG_UNIX_MULTICAST=n" build_checked nomcast && NOMCAST_OK=1
 
+# The existing AF_UNIX selftests, run on both kernels (scm_rights_denial_lsm
+# needs a BPF LSM toolchain and is left out).
+AF_UNIX_PROGS="diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen"
+
 # Selftests, built against the series' uapi headers.
 selftests() {
 	local kind=$1 dst=/build/guest/$1 progs
 
-	progs="diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen"
+	progs=$AF_UNIX_PROGS
 	in_root sh -ec "
 		rm -rf $dst && mkdir -p $dst/mcast $dst/af_unix
 		make -s -C $SRC/tools/testing/selftests/af_unix_mcast \
@@ -127,6 +131,7 @@ selftests() {
 			KHDR_INCLUDES='-isystem $OUTBASE/$kind/usr/include' OUTPUT=$dst/af_unix \
 			TEST_GEN_FILES= TEST_GEN_PROGS='$progs' \
 			\$(echo '$progs' | sed 's|\([a-z_]*\)|$dst/af_unix/\1|g')
+		cp $SRC/tools/testing/selftests/af_unix_mcast/fault.sh $dst/mcast/
 	"
 }
 
@@ -172,18 +177,32 @@ kernel_clean() {
 }
 
 if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" selftests debug; then
-	args="mcast_test=/build/guest/debug/mcast/mcast_test"
-	for p in diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen; do
+	M=/build/guest/debug/mcast
+	# The contract tests, the memory bounds, the fuzzer's fixed seeds, the
+	# stress test, and the contract and stress tests under injected
+	# allocation failures.
+	args="mcast_test=$M/mcast_test mcast_memory=$M/mcast_memory"
+	args="$args mcast_fuzz=$M/mcast_fuzz mcast_stress=$M/mcast_stress+-d+${AUM_STRESS_SECONDS:-60}"
+	args="$args fault.mcast_fault=sh+$M/fault.sh+$M/mcast_fault"
+	args="$args fault.mcast_stress=sh+$M/fault.sh+$M/mcast_stress+-F+-d+30"
+	for p in $AF_UNIX_PROGS; do
 		args="$args af_unix.$p=/build/guest/debug/af_unix/$p"
 	done
 	# The benchmark's quick mode, to prove it works; its numbers are not
 	# judged here (ci/bench.sh measures, on a kernel without debug options).
 	bench="mcast_bench=/build/guest/debug/mcast/mcast_bench+-q+-n+10"
-	if stage "boot debug kernel and run the selftests" "$TOP/ci/boot.sh" debug 2400 $args $bench; then
+	if stage "boot debug kernel and run the selftests" "$TOP/ci/boot.sh" debug 3600 $args $bench; then
 		R=$ROOT/build/results
 		sed 's/^/    /' "$R/guest.txt"
 		for spec in $args; do
 			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
+		done
+		# The figures: operations sustained, faults injected, sequences
+		# fuzzed, memory bounds.
+		for f in mcast_stress fault.mcast_stress fault.mcast_fault mcast_fuzz mcast_memory; do
+			echo "    $f:"
+			grep -E '^#' "$R/$f.tap" | grep -v -E '^# +(RUN|OK|PASSED|FAIL)|^# (FAILED|PASSED|Totals)' |
+				head -n 40 | sed 's/^/      /'
 		done
 		stage "benchmark quick mode: 10 listeners, every mode and size" \
 			bench_ok "$R/mcast_bench.tap" "$R/guest.txt"
@@ -197,7 +216,7 @@ fi
 
 if [ -n "${NOMCAST_OK:-}" ] && stage "build selftests (CONFIG_UNIX_MULTICAST=n headers)" selftests nomcast; then
 	args="nomcast.mcast_disabled=/build/guest/nomcast/mcast/mcast_disabled"
-	for p in diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen; do
+	for p in $AF_UNIX_PROGS; do
 		args="$args nomcast.af_unix.$p=/build/guest/nomcast/af_unix/$p"
 	done
 	if stage "boot CONFIG_UNIX_MULTICAST=n kernel and run the selftests" "$TOP/ci/boot.sh" nomcast 1200 $args; then

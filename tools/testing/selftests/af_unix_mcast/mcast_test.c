@@ -13,12 +13,15 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <linux/landlock.h>
 #include <linux/sockios.h>
 
 #include "mcast.h"
@@ -1043,6 +1046,126 @@ TEST(failed_join_leaves_nothing)
 	ASSERT_EQ(ENOENT, errno);
 	ASSERT_EQ(-1, access(a.sun_path, F_OK));
 	close(m);
+}
+
+/* A path that fills sun_path without a terminating NUL is taken whole, as
+ * bind() takes it, in both forms of the option value.
+ */
+TEST(path_not_nul_terminated)
+{
+	struct sockaddr_un a;
+	int m = dgram(), m2 = dgram(), o = dgram(), s = dgram();
+	struct unix_mreq mreq = {};
+	char path[sizeof(a.sun_path) + 1], buf[8];
+	struct stat st;
+	int n;
+
+	n = snprintf(path, sizeof(path), "/tmp/mcast-108-%d-", getpid());
+	memset(path + n, 'x', sizeof(a.sun_path) - n);
+	path[sizeof(a.sun_path)] = '\0';
+	unlink(path);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path, path, sizeof(a.sun_path));
+
+	ASSERT_EQ(0, setsockopt(m, SOL_UNIX, UNIX_ADD_MEMBERSHIP, &a,
+				sizeof(a)));
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_TRUE(S_ISSOCK(st.st_mode));
+	mreq.umr_addr = a;
+	mreq.umr_addrlen = sizeof(a);
+	ASSERT_EQ(0, setsockopt(m2, SOL_UNIX, UNIX_ADD_MEMBERSHIP, &mreq,
+				sizeof(mreq)));
+	ASSERT_EQ(-1, bind(o, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(EADDRINUSE, errno);
+	ASSERT_EQ(1, sendto(s, "t", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(1, recv_now(m, buf, sizeof(buf)));
+	ASSERT_EQ(1, recv_now(m2, buf, sizeof(buf)));
+	ASSERT_EQ(0, setsockopt(m2, SOL_UNIX, UNIX_DROP_MEMBERSHIP, &mreq,
+				sizeof(mreq)));
+	ASSERT_EQ(0, setsockopt(m, SOL_UNIX, UNIX_DROP_MEMBERSHIP, &a,
+				sizeof(a)));
+	close(m);
+	close(m2);
+	close(o);
+	close(s);
+	unlink(path);
+}
+
+/* Confine the caller with Landlock: no abstract socket created outside its
+ * domain may be reached.
+ */
+static int landlock_scope_abstract(void)
+{
+	struct landlock_ruleset_attr attr = {
+		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
+	};
+	int fd, err;
+
+	fd = syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0)
+		return -1;
+	err = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	      syscall(__NR_landlock_restrict_self, fd, 0);
+	close(fd);
+	return err ? -1 : 0;
+}
+
+/* security_unix_may_send() is asked for each member: a member the LSM
+ * denies to this sender does not get the datagram; the others do. Landlock
+ * denies a scoped sender the abstract sockets bound outside its domain.
+ */
+TEST(lsm_denies_member)
+{
+	struct sockaddr_un g, n, w;
+	socklen_t lg = mcast_addr(&g, "\0mcast-lsm-group", 16);
+	socklen_t ln = mcast_addr(&n, "\0mcast-lsm-named", 16);
+	socklen_t lw = mcast_addr(&w, "\0mcast-lsm-within", 17);
+	int named = dgram(), unbound = dgram(), s = dgram(), status, abi;
+	char buf[8];
+	pid_t pid;
+
+	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
+		      LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 6)
+		SKIP(return, "no Landlock with abstract socket scoping (ABI 6)");
+
+	ASSERT_EQ(0, bind(named, (struct sockaddr *)&n, ln));
+	ASSERT_EQ(0, mcast_join(named, &g, lg, 0));
+	ASSERT_EQ(0, mcast_join(unbound, &g, lg, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int within = dgram(), cs = dgram();
+
+		if (landlock_scope_abstract())
+			_exit(1);
+		/* Bound inside the domain: reachable. */
+		if (bind(within, (struct sockaddr *)&w, lw) ||
+		    mcast_join(within, &g, lg, 0))
+			_exit(2);
+		if (sendto(cs, "l", 1, 0, (struct sockaddr *)&g, lg) != 1)
+			_exit(3);
+		if (recv_now(within, buf, sizeof(buf)) != 1)
+			_exit(4);
+		/* As unicast to the same socket is denied. */
+		if (sendto(cs, "u", 1, 0, (struct sockaddr *)&n, ln) != -1 ||
+		    errno != EPERM)
+			_exit(5);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(1, recv_now(unbound, buf, sizeof(buf)));
+	ASSERT_EQ('l', buf[0]);
+	ASSERT_EQ(-EAGAIN, recv_now(named, buf, sizeof(buf)));
+	/* An unconfined sender reaches every member. */
+	ASSERT_EQ(1, sendto(s, "p", 1, 0, (struct sockaddr *)&g, lg));
+	ASSERT_EQ(1, recv_now(named, buf, sizeof(buf)));
+	ASSERT_EQ(1, recv_now(unbound, buf, sizeof(buf)));
+	close(named);
+	close(unbound);
+	close(s);
 }
 
 TEST_HARNESS_MAIN
