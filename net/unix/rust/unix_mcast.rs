@@ -77,11 +77,16 @@ fn read_u32(val: &[u8], off: usize) -> u32 {
 impl Request {
     /// Parses an option value: a `struct unix_mreq` when it has exactly that
     /// size, otherwise a `struct sockaddr_un` of the value's length, as for
-    /// `bind()`.
-    fn parse(val: &[u8]) -> Result<Self> {
+    /// `bind()`. Flags only mean something to a join: a leave ignores them,
+    /// whatever their value, as the documentation says.
+    fn parse(val: &[u8], join: bool) -> Result<Self> {
         let (raw, len, flags) = if val.len() == MREQ_LEN {
             let len = read_u32(val, offset_of!(bindings::unix_mreq, umr_addrlen));
-            let flags = read_u32(val, offset_of!(bindings::unix_mreq, umr_flags));
+            let flags = if join {
+                read_u32(val, offset_of!(bindings::unix_mreq, umr_flags))
+            } else {
+                0
+            };
             (&val[..SOCKADDR_UN_LEN], len as usize, flags)
         } else {
             (val, val.len(), 0)
@@ -668,12 +673,17 @@ fn setsockopt(sk: *mut bindings::sock, optname: c_int, val: &[u8]) -> Result {
     if !unsafe { bindings::unix_mcast_is_dgram(sk) } {
         return Err(EINVAL);
     }
-    let req = Request::parse(val)?;
+    let join = match optname as u32 {
+        bindings::UNIX_ADD_MEMBERSHIP => true,
+        bindings::UNIX_DROP_MEMBERSHIP => false,
+        _ => return Err(ENOPROTOOPT),
+    };
+    let req = Request::parse(val, join)?;
     let reg = registry()?;
-    match optname as u32 {
-        bindings::UNIX_ADD_MEMBERSHIP => reg.join(sk, req),
-        bindings::UNIX_DROP_MEMBERSHIP => reg.leave(sk, req),
-        _ => Err(ENOPROTOOPT),
+    if join {
+        reg.join(sk, req)
+    } else {
+        reg.leave(sk, req)
     }
 }
 
@@ -763,7 +773,7 @@ mod tests {
     #[test]
     fn plain_sockaddr() {
         let v = mreq(b"\0grp", 0, 0);
-        let r = Request::parse(&v[..SUN_PATH + 4]).unwrap();
+        let r = Request::parse(&v[..SUN_PATH + 4], true).unwrap();
         assert_eq!(r.len, SUN_PATH + 4);
         assert_eq!(r.flags, 0);
         assert_eq!(r.addr.sun_path[1] as u8, b'g');
@@ -773,7 +783,7 @@ mod tests {
     fn bad_lengths() {
         let v = mreq(b"/x", 0, 0);
         for len in [0, 1, 2, SOCKADDR_UN_LEN + 1, MREQ_LEN - 1] {
-            assert_eq!(Request::parse(&v[..len]).err(), Some(EINVAL));
+            assert_eq!(Request::parse(&v[..len], true).err(), Some(EINVAL));
         }
     }
 
@@ -782,18 +792,38 @@ mod tests {
         let mut v = mreq(b"/x", 0, 0);
         v[0] = 0;
         v[1] = 0;
-        assert_eq!(Request::parse(&v[..4]).err(), Some(EINVAL));
+        assert_eq!(Request::parse(&v[..4], true).err(), Some(EINVAL));
     }
 
     #[test]
     fn mreq_form() {
         let flags = bindings::UNIX_MREQ_DROP_WHEN_FULL | bindings::UNIX_MREQ_NO_LOOP;
-        let r = Request::parse(&mreq(b"/tmp/g", 8, flags)).unwrap();
+        let r = Request::parse(&mreq(b"/tmp/g", 8, flags), true).unwrap();
         assert_eq!(r.len, 8);
         assert_eq!(r.flags, flags);
         for len in [0, 2, SOCKADDR_UN_LEN as u32 + 1, u32::MAX] {
-            assert_eq!(Request::parse(&mreq(b"/tmp/g", len, 0)).err(), Some(EINVAL));
+            assert_eq!(
+                Request::parse(&mreq(b"/tmp/g", len, 0), true).err(),
+                Some(EINVAL)
+            );
         }
-        assert_eq!(Request::parse(&mreq(b"/tmp/g", 8, 4)).err(), Some(EINVAL));
+        assert_eq!(
+            Request::parse(&mreq(b"/tmp/g", 8, 4), true).err(),
+            Some(EINVAL)
+        );
+    }
+
+    #[test]
+    fn leave_ignores_flags() {
+        for flags in [0, bindings::UNIX_MREQ_NO_LOOP, 4, u32::MAX] {
+            let r = Request::parse(&mreq(b"/tmp/g", 8, flags), false).unwrap();
+            assert_eq!(r.len, 8);
+            assert_eq!(r.flags, 0);
+        }
+        // The address is still checked.
+        assert_eq!(
+            Request::parse(&mreq(b"/tmp/g", 2, 4), false).err(),
+            Some(EINVAL)
+        );
     }
 }

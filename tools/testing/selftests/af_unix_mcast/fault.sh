@@ -13,7 +13,8 @@ fi
 D=/sys/kernel/debug
 mountpoint -q $D || mount -t debugfs none $D
 if ! [ -d $D/failslab ] || ! [ -d $D/fail_page_alloc ]; then
-	echo "not ok 1 fault injection: failslab and fail_page_alloc need CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC and CONFIG_FAULT_INJECTION_DEBUG_FS"
+	need=CONFIG_FAILSLAB,CONFIG_FAIL_PAGE_ALLOC,CONFIG_FAULT_INJECTION_DEBUG_FS
+	echo "not ok 1 fault injection: failslab and fail_page_alloc need $need"
 	exit 1
 fi
 TIMES=1000000000
@@ -40,5 +41,6 @@ for f in failslab fail_page_alloc; do
 	total=$((total + n))
 	echo 1 >$D/$f/times
 done
-echo "# faults injected and survived: $total ($pct % of the allocations in the system calls under test)"
+echo "# faults injected and survived: $total" \
+	"($pct % of the allocations in the system calls under test)"
 exit $rc

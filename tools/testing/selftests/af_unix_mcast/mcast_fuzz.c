@@ -18,15 +18,13 @@
  * is MSG_DONTWAIT), so a run depends on its seed only.
  *
  * Usage: mcast_fuzz [-s FIRST_SEED] [-n SEEDS] [-o OPS_PER_SEED] [-v]
- *		     [-N] [-u] [-x]
+ *		     [-N] [-u]
  *   -s, -n, -o  seeds FIRST_SEED.. (1), how many (20), ops each (2000);
  *       a longer run is a larger -n
  *   -v  print every operation of the runs with its result
  *   -N  run in a new network namespace (its own sysctls)
  *   -u  unicast only: no join, leave or max_memberships (for kernels
  *       without CONFIG_UNIX_MULTICAST)
- *   -x  do not generate UNIX_DROP_MEMBERSHIP with unknown umr_flags bits,
- *       which the contract says it ignores and the kernel rejects (EINVAL)
  *
  * Not modelled, so not generated: blocking sends and receives, SO_SNDTIMEO
  * and signals, concurrent senders, the send buffer's limit (a send that
@@ -182,20 +180,23 @@ static unsigned char *g_big;
 static unsigned char g_opt[4096];
 static struct res *g_child_res;
 static char g_orig_qlen[32], g_orig_mm[32];
-static bool g_unicast_only, g_no_leave_flags;
+static bool g_unicast_only;
 static int g_verbose;
-static volatile int g_cur_op = -1;
+/* Read by the SIGALRM handler: accessed with relaxed atomics. */
+static int g_cur_op = -1;
 
 /* What the runs reached: results per op kind, and model events. */
 enum {
 	EV_GSEND, EV_CLONE, EV_GAGAIN, EV_DROP, EV_SHUTSKIP, EV_NOLOOP,
 	EV_GROUP, EV_GDIE, EV_RESET, EV_AUTOBIND, EV_NR
 };
+
 static const char *const ev_name[EV_NR] = {
 	"group sends", "clones", "group EAGAIN", "drop-when-full drops",
 	"shut-down members skipped", "no-loop skips", "groups created",
 	"groups gone", "ECONNRESET", "autobinds",
 };
+
 static unsigned long cov[OP_NR][136], ev[EV_NR];
 static bool g_counting;
 
@@ -1302,9 +1303,9 @@ static bool res_eq(const struct op *op, const struct res *e,
 	const char *what = NULL;
 	char a[400], b[400];
 
-	if (e->ret != g->ret || (e->ret < 0 && e->err != g->err))
+	if (e->ret != g->ret || (e->ret < 0 && e->err != g->err)) {
 		what = "result";
-	else if (op->kind == OP_RECV && e->ret >= 0) {
+	} else if (op->kind == OP_RECV && e->ret >= 0) {
 		if (e->mflags != g->mflags)
 			what = "MSG_TRUNC";
 		else if (e->namelen != g->namelen ||
@@ -1420,7 +1421,7 @@ static void run_seq(const struct op *ops, int n, bool verbose,
 	for (i = 0; i < n; i++) {
 		const struct op *op = &ops[i];
 
-		g_cur_op = i;
+		__atomic_store_n(&g_cur_op, i, __ATOMIC_RELAXED);
 		prepare(op, &in);
 		model_op(op, &in, &e, &skip);
 		if (M.fail[0]) {
@@ -1466,7 +1467,7 @@ static void run_seq(const struct op *ops, int n, bool verbose,
 		else if (op->kind == OP_RECV)
 			o->delivered++;
 	}
-	g_cur_op = -1;
+	__atomic_store_n(&g_cur_op, -1, __ATOMIC_RELAXED);
 	teardown_run();
 }
 
@@ -1497,13 +1498,11 @@ static int gen_amode(int kind)
 	return AM_BADFAM + rn(AM_NR - AM_BADFAM);
 }
 
-static uint32_t gen_mreq_flags(int kind)
+static uint32_t gen_mreq_flags(void)
 {
 	static const uint32_t bad[] = { 4, 5, 8, 0x80000000u, ~0u };
 	unsigned int r = rn(100);
 
-	if (kind == OP_LEAVE && g_no_leave_flags)
-		return rn(4);
 	if (r < 40)
 		return 0;
 	if (r < 60)
@@ -1582,7 +1581,7 @@ static void gen_op(struct op *op, uint32_t id)
 		r = rn(100);
 		op->form = r < 40 ? JF_PLAIN : r < 94 ? JF_MREQ :
 			   r < 98 ? JF_BADLEN : JF_BADOPT;
-		op->flags = gen_mreq_flags(k);
+		op->flags = gen_mreq_flags();
 		if (op->form == JF_BADLEN)
 			op->len = badlen[rn(8)];
 		if (op->form == JF_BADOPT)
@@ -1752,17 +1751,17 @@ static void on_alarm(int sig)
 	(void)sig;
 	n = snprintf(b, sizeof(b),
 		     "# watchdog: seed %u stuck at op %d\nBail out!\n",
-		     g_cur_seed, g_cur_op);
+		     g_cur_seed, __atomic_load_n(&g_cur_op, __ATOMIC_RELAXED));
 	if (write(1, b, n) < 0)
 		_exit(3);
 	restore_sysctls();
 	_exit(3);
 }
 
-static void usage(const char *p)
+static void usage_exit(const char *p)
 {
 	fprintf(stderr,
-		"usage: %s [-s FIRST_SEED] [-n SEEDS] [-o OPS] [-v] [-N] [-u] [-x]\n",
+		"usage: %s [-s FIRST_SEED] [-n SEEDS] [-o OPS] [-v] [-N] [-u]\n",
 		p);
 	exit(2);
 }
@@ -1777,7 +1776,7 @@ int main(int argc, char **argv)
 	socklen_t l = sizeof(g_sndbuf);
 	unsigned long k;
 
-	while ((c = getopt(argc, argv, "s:n:o:vNux")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:o:vNu")) != -1) {
 		switch (c) {
 		case 's':
 			seed0 = strtoul(optarg, NULL, 0);
@@ -1797,15 +1796,12 @@ int main(int argc, char **argv)
 		case 'u':
 			g_unicast_only = true;
 			break;
-		case 'x':
-			g_no_leave_flags = true;
-			break;
 		default:
-			usage(argv[0]);
+			usage_exit(argv[0]);
 		}
 	}
 	if (!nops || nops > 1000000)
-		usage(argv[0]);
+		usage_exit(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
@@ -1846,8 +1842,9 @@ int main(int argc, char **argv)
 		}
 	}
 	atexit(restore_sysctls);
-	printf("# %lu seeds from %lu, %lu ops each; sndbuf %d, at most %d datagrams in flight per sender\n",
-	       nseeds, seed0, nops, g_sndbuf, g_cap);
+	printf("# %lu seeds from %lu, %lu ops each; ", nseeds, seed0, nops);
+	printf("sndbuf %d, at most %d datagrams in flight per sender\n",
+	       g_sndbuf, g_cap);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (k = 0; k < nseeds; k++) {
@@ -1878,8 +1875,9 @@ int main(int argc, char **argv)
 		t_skip += o.skipped;
 		if (o.div_at < 0) {
 			alarm(0);
-			printf("ok %lu seed %u: %lu ops, %lu delivered, %lu errors checked, %lu skipped\n",
-			       k + 1, seed, o.ops, o.delivered, o.errors,
+			printf("ok %lu seed %u: %lu ops, %lu delivered, ", k + 1,
+			       seed, o.ops, o.delivered);
+			printf("%lu errors checked, %lu skipped\n", o.errors,
 			       o.skipped);
 			free(ops);
 			continue;
@@ -1896,8 +1894,10 @@ int main(int argc, char **argv)
 		if (o2.div_at < 0) {
 			printf("# the divergence did not reproduce\n");
 		} else {
-			printf("# minimal sequence for seed %u (%d ops, %d replays); run it with -s %u -o %d to see it again:\n",
-			       seed, n, replays, seed, o.div_at + 1);
+			printf("# minimal sequence for seed %u (%d ops, %d replays); ",
+			       seed, n, replays);
+			printf("run it with -s %u -o %d to see it again:\n", seed,
+			       o.div_at + 1);
 			for (i = 0; i < (unsigned long)n; i++) {
 				fmt_op(&ops[i], line, sizeof(line));
 				printf("#   %s\n", line);
@@ -1909,8 +1909,10 @@ int main(int argc, char **argv)
 		free(ops);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("# totals: %lu seeds, %lu ops, %lu delivered, %lu errors checked, %lu skipped, %d diverged, %.1f s\n",
-	       nseeds, t_ops, t_del, t_err, t_skip, failed,
+	printf("# totals: %lu seeds, %lu ops, %lu delivered, ", nseeds, t_ops,
+	       t_del);
+	printf("%lu errors checked, %lu skipped, %d diverged, %.1f s\n", t_err,
+	       t_skip, failed,
 	       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	print_coverage();
 	return failed ? 1 : 0;

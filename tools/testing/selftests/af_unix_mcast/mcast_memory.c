@@ -38,7 +38,7 @@ static void more_files(struct __test_metadata *_metadata)
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 }
 
-static long meminfo(const char *key)
+static long read_meminfo(const char *key)
 {
 	char line[128];
 	long v = -1;
@@ -113,8 +113,9 @@ TEST(flood_1000_members)
 		ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &v));
 		outq = v;
 		max_pinned = sndbuf + one;
-		TH_LOG("%s members: %d more datagrams sent, sender pins %ld bytes, bound %ld (send buffer %ld + one datagram to all %ld)",
-		       k ? "drop-when-full" : "blocking", sent, outq,
+		TH_LOG("%s members: %d more datagrams sent, sender pins %ld bytes",
+		       k ? "drop-when-full" : "blocking", sent, outq);
+		TH_LOG("bound %ld (send buffer %ld + one datagram to all %ld)",
 		       max_pinned, sndbuf, one);
 		ASSERT_LE(outq, max_pinned);
 		for (i = 0; i < MEMBERS; i++) {
@@ -180,7 +181,7 @@ TEST(sockets_at_membership_limit)
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0, p));
 	before = unicast_rtt(p[0], p[1]);
 	ASSERT_LT(0, before);
-	mem0 = meminfo("MemAvailable:");
+	mem0 = read_meminfo("MemAvailable:");
 	for (i = 0; i < MEMBERS; i++) {
 		m[i] = socket(AF_UNIX, SOCK_DGRAM, 0);
 		ASSERT_LE(0, m[i]);
@@ -193,14 +194,14 @@ TEST(sockets_at_membership_limit)
 		ASSERT_EQ(-1, mcast_join(m[i], &a, len, 0));
 		ASSERT_EQ(ENOBUFS, errno);
 	}
-	mem1 = meminfo("MemAvailable:");
+	mem1 = read_meminfo("MemAvailable:");
 	used = mem0 - mem1;
 	after = unicast_rtt(p[0], p[1]);
 	ASSERT_LT(0, after);
 	TH_LOG("%d sockets x %d groups: %ld KiB (%ld bytes per membership, at most %d allowed)",
 	       MEMBERS, GROUPS, used / 1024, used / (MEMBERS * GROUPS),
 	       MEMBERSHIP_BYTES);
-	TH_LOG("unicast round trip median: %ld ns before, %ld ns after (x%.2f, at most x%.1f allowed)",
+	TH_LOG("unicast RTT median: %ld ns before, %ld ns after (x%.2f, at most x%.1f allowed)",
 	       before, after, (double)after / before, SLOWDOWN);
 	ASSERT_LE(used, (long)MEMBERS * GROUPS * MEMBERSHIP_BYTES);
 	ASSERT_LE((double)after, before * SLOWDOWN);

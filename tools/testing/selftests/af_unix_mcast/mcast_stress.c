@@ -68,6 +68,11 @@
 #include <unistd.h>
 
 #include "mcast.h"
+#include "kselftest.h"
+
+#ifndef BIT
+#define BIT(n)		(1UL << (n))
+#endif
 
 #define NGROUPS		4	/* even: abstract, odd: path */
 #define NPROCS		6
@@ -75,14 +80,13 @@
 #define NTHREADS	(NMEMBERS + 1)
 #define MAX_LOGS	6144
 #define LOG_CAP		2048
-#define MAX_ERRSENDS	(1 << 21)
+#define MAX_ERRSENDS	BIT(21)
 #define MAX_LEN		2000
 #define RBUF		4096
 #define ERRNO_MAX	140
 #define HANG_MS		30000	/* no single operation may take longer */
 #define MAX_MSGS	40	/* failure messages printed */
 #define MAGIC		0x4d435354u
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum kind {
 	K_SOCKET, K_JOIN, K_LEAVE, K_CONNECT, K_SEND_BLOCK, K_SEND_DONTWAIT,
@@ -218,7 +222,7 @@ static void add(uint64_t *p, uint64_t n)
 }
 
 /* A failure message, the first MAX_MSGS of the whole run. */
-static void __attribute__((format(printf, 1, 2))) report(const char *fmt, ...)
+static void __printf(1, 2) report(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -257,12 +261,13 @@ static void mif_set(struct ctx *c, const char *v)
 }
 
 #define FI(c, expr) ({						\
+	struct ctx *__c = (c);					\
 	__typeof__(expr) __r;					\
 	int __e;						\
-	mif_set(c, &(c)->one);					\
+	mif_set(__c, &__c->one);				\
 	__r = (expr);						\
 	__e = errno;						\
-	mif_set(c, &(c)->zero);					\
+	mif_set(__c, &__c->zero);				\
 	errno = __e;						\
 	__r;							\
 })
@@ -432,7 +437,8 @@ static int send_dgram(struct ctx *c, int fd, struct sender *s, int g,
 		add(&sh->integrity, 1);
 		report("%s to %s returned %zd for %zu bytes", kind_name[kind],
 		       gname[g], r, len);
-		return EIO;
+		e = EIO;
+		return e;
 	}
 	/* It reached nobody: nobody may ever receive it. */
 	record_errsend(g, s->id, seq);
@@ -593,8 +599,8 @@ static bool verify(struct ctx *c, struct member *m, ssize_t n, int mflags)
 		why = "bad group";
 	else if (dg_csum(c->rbuf, n) != h->csum)
 		why = "bad checksum";
-	else if (!h->sender || h->sender > __atomic_load_n(&sh->next_sender,
-							    __ATOMIC_RELAXED))
+	else if (!h->sender ||
+		 h->sender > __atomic_load_n(&sh->next_sender, __ATOMIC_RELAXED))
 		why = "bad sender";
 	if (!why) {
 		pattern(c->vbuf, n - sizeof(*h), h->group, h->sender, h->seq);
@@ -931,7 +937,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static void __attribute__((noreturn)) worker(int p)
+static void __noreturn worker(int p)
 {
 	struct ctx c[NTHREADS];
 	pthread_t t[NTHREADS];
@@ -1189,13 +1195,16 @@ static uint64_t order_fail, delivery_fail, pairs, common, nentries, ntrunc;
 static uint64_t gaps_failed, dwf_gaps;
 static int nlogs, fail_msgs;
 
-static void __attribute__((format(printf, 1, 2))) afail(const char *fmt, ...)
+/* A failure message, prefixed with @group unless it is NULL. */
+static void __printf(2, 3) afail(const char *group, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (fail_msgs++ >= MAX_MSGS)
 		return;
 	printf("# ");
+	if (group)
+		printf("%s: ", group);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -1238,14 +1247,15 @@ static void check_logs(bool err_complete)
 
 			if (s >= nsend) {
 				delivery_fail++;
-				afail("log %d: sender %u out of range", i, s);
+				afail(NULL, "log %d: sender %u out of range", i, s);
 				continue;
 			}
 			if (err_between(errkey(l->group, s, q),
 					errkey(l->group, s, q))) {
 				delivery_fail++;
-				afail("%s: a send that failed was received: sender %u seq %u (%s member, pid %d)",
-				      gname[l->group], s, q, lflags(l), l->pid);
+				afail(gname[l->group],
+				      "a send that failed was received: sender %u seq %u (%s member, pid %d)",
+				      s, q, lflags(l), l->pid);
 			}
 			if (stamp[s] != (uint32_t)i + 1) {
 				stamp[s] = i + 1;
@@ -1256,8 +1266,9 @@ static void check_logs(bool err_complete)
 			last[s] = q;
 			if (q <= p) {
 				order_fail++;
-				afail("%s: sender %u seq %u after seq %u (%s member, pid %d)",
-				      gname[l->group], s, q, p, lflags(l), l->pid);
+				afail(gname[l->group],
+				      "sender %u seq %u after seq %u (%s member, pid %d)",
+				      s, q, p, lflags(l), l->pid);
 				continue;
 			}
 			if (q == p + 1 || !err_complete)
@@ -1269,17 +1280,17 @@ static void check_logs(bool err_complete)
 			gaps_failed += q - p - 1 - miss;
 			if (miss && !(l->flags & LOG_DWF)) {
 				delivery_fail++;
-				afail("%s: blocking member (pid %d) missed %llu datagrams of sender %u between seq %u and %u",
-				      gname[l->group], l->pid,
-				      (unsigned long long)miss, s, p, q);
+				afail(gname[l->group],
+				      "blocking member (pid %d) missed %llu datagrams of sender %u between seq %u and %u",
+				      l->pid, (unsigned long long)miss, s, p, q);
 			}
 		}
 		dwf_gaps += gaps;
 		if ((l->flags & LOG_DWF) && gaps > l->max_drops) {
 			delivery_fail++;
-			afail("%s: drop-when-full member (pid %d) missed %llu datagrams, SO_RXQ_OVFL says %u",
-			      gname[l->group], l->pid,
-			      (unsigned long long)gaps, l->max_drops);
+			afail(gname[l->group],
+			      "drop-when-full member (pid %d) missed %llu datagrams, SO_RXQ_OVFL says %u",
+			      l->pid, (unsigned long long)gaps, l->max_drops);
 		}
 	}
 	free(last);
@@ -1406,8 +1417,9 @@ static void check_order(void)
 						uint64_t x = entries[(size_t)a * LOG_CAP + lastpos];
 						uint64_t y = entries[(size_t)b * LOG_CAP + k];
 
-						afail("%s: order: pid %d got %u/%u before %u/%u, pid %d the other way round",
-						      gname[g], lb->pid,
+						afail(gname[g],
+						      "order: pid %d got %u/%u before %u/%u, pid %d the other way round",
+						      lb->pid,
 						      (uint32_t)(x >> 32), (uint32_t)x,
 						      (uint32_t)(y >> 32), (uint32_t)y,
 						      la->pid);
@@ -1755,7 +1767,7 @@ static void *map_shared(size_t size)
 	return p;
 }
 
-static void usage(const char *prog)
+static void usage_exit(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-d SECONDS] [-F] [-v] [-T]\n"
 		"  -d  run for SECONDS (default 60)\n"
@@ -1782,7 +1794,7 @@ int main(int argc, char **argv)
 		case 'd':
 			duration = atoi(optarg);
 			if (duration <= 0)
-				usage(argv[0]);
+				usage_exit(argv[0]);
 			break;
 		case 'F':
 			inject = true;
@@ -1794,14 +1806,15 @@ int main(int argc, char **argv)
 			selftest = true;
 			break;
 		default:
-			usage(argv[0]);
+			usage_exit(argv[0]);
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	printf("TAP version 13\n");
 	if (inject && access("/proc/thread-self/make-it-fail", W_OK)) {
-		printf("Bail out! -F needs /proc/thread-self/make-it-fail (CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC): %s\n",
+		printf("Bail out! -F needs /proc/thread-self/make-it-fail (%s): %s\n",
+		       "CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC",
 		       strerror(errno));
 		return 1;
 	}
@@ -1936,18 +1949,21 @@ int main(int argc, char **argv)
 		       sh->ops[k] / secs, (unsigned long long)sh->ok[k],
 		       sh->ok[k] / secs, n ? ", errors:" : "", errs);
 	}
-	printf("# memberships logged %d (%llu truncated), datagrams logged %llu, member pairs compared %llu, common datagrams %llu\n",
+	printf("# memberships logged %d (%llu truncated), datagrams logged %llu, ",
 	       nlogs, (unsigned long long)ntrunc,
-	       (unsigned long long)nentries, (unsigned long long)pairs,
-	       (unsigned long long)common);
-	printf("# failed sends %llu%s, stale path files unlinked %llu, stalls %llu, kills %llu (%llu of a blocking member not reading), rejoins %llu, EALREADY checks %llu, not-joined leaves %llu, drops reported %llu\n",
+	       (unsigned long long)nentries);
+	printf("member pairs compared %llu, common datagrams %llu\n",
+	       (unsigned long long)pairs, (unsigned long long)common);
+	printf("# failed sends %llu%s, stale path files unlinked %llu, stalls %llu, ",
 	       (unsigned long long)sh->nerrsends,
 	       err_complete ? "" : " (list overflowed: no loss check)",
 	       (unsigned long long)sh->stale_unlinks,
-	       (unsigned long long)sh->stalls,
+	       (unsigned long long)sh->stalls);
+	printf("kills %llu (%llu of a blocking member not reading), rejoins %llu, ",
 	       (unsigned long long)sh->ops[K_KILL],
 	       (unsigned long long)stalled_kills,
-	       (unsigned long long)sh->rejoins,
+	       (unsigned long long)sh->rejoins);
+	printf("EALREADY checks %llu, not-joined leaves %llu, drops reported %llu\n",
 	       (unsigned long long)sh->ealready,
 	       (unsigned long long)sh->notjoined,
 	       (unsigned long long)sh->dropped_reported);
@@ -1967,21 +1983,26 @@ int main(int argc, char **argv)
 	       ref_before, ref_after);
 	printf("# kills while another worker waited in a send: %llu\n",
 	       (unsigned long long)kills_sender_waiting);
-	printf("# seq gaps in memberships: %llu of failed sends, %llu drops of drop-when-full members\n",
-	       (unsigned long long)gaps_failed, (unsigned long long)dwf_gaps);
+	printf("# seq gaps in memberships: %llu of failed sends, ",
+	       (unsigned long long)gaps_failed);
+	printf("%llu drops of drop-when-full members\n",
+	       (unsigned long long)dwf_gaps);
 	printf("# groups of this run in /proc/net/unix at mid-run: %d\n", mid);
-	printf("# syscalls failed with an injected-allocation errno (ENOMEM, ENOBUFS, ENFILE, ENOSPC): %llu%s\n",
+	printf("# syscalls failed with an injected-allocation errno ");
+	printf("(ENOMEM, ENOBUFS, ENFILE, ENOSPC): %llu%s\n",
 	       (unsigned long long)sh->injected,
 	       inject ? " (faults survived)" : " (not counted without -F)");
 	if (sh->msgs > MAX_MSGS)
 		printf("# %u worker failure messages, %d printed\n", sh->msgs,
 		       MAX_MSGS);
 	for (i = 0; slabinfo && i < (int)NSLABS; i++)
-		if (slabs[i].before >= 0)
-			printf("# slab %-20s active objects %ld -> %ld (%+ld, tolerance %ld; %ld at mid-run)\n",
-			       slabs[i].name, slabs[i].before, slabs[i].after,
+		if (slabs[i].before >= 0) {
+			printf("# slab %-20s active objects %ld -> %ld ",
+			       slabs[i].name, slabs[i].before, slabs[i].after);
+			printf("(%+ld, tolerance %ld; %ld at mid-run)\n",
 			       slabs[i].after - slabs[i].before,
 			       slabs[i].tolerance, slabs[i].mid);
+		}
 
 	if (slabinfo)
 		print_growth();
@@ -1997,7 +2018,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)sh->integrity);
 	RESULT(2, !order_fail, "order: %llu violations",
 	       (unsigned long long)order_fail);
-	RESULT(3, !delivery_fail, "delivery: %llu violations (failed sends received, blocking losses, drops beyond SO_RXQ_OVFL)",
+	RESULT(3, !delivery_fail,
+	       "delivery: %llu violations (failed sends received, blocking losses, drops beyond SO_RXQ_OVFL)",
 	       (unsigned long long)delivery_fail);
 	RESULT(4, !sh->undocumented && !hung && !crashed,
 	       "errors: %llu undocumented, %llu hangs, %llu workers crashed",

@@ -711,6 +711,24 @@ TEST_F(mcast, bad_flags_einval)
 	close(m);
 }
 
+/* Found by mcast_fuzz: a leave in the unix_mreq form ignores umr_flags. */
+TEST_F(mcast, leave_ignores_flags)
+{
+	int m = member(_metadata, self, UNIX_MREQ_NO_LOOP);
+	struct unix_mreq mreq = {
+		.umr_addr = self->addr,
+		.umr_addrlen = self->len,
+		.umr_flags = ~0u,
+	};
+
+	ASSERT_EQ(0, setsockopt(m, SOL_UNIX, UNIX_DROP_MEMBERSHIP, &mreq,
+				sizeof(mreq)));
+	/* It did leave. */
+	ASSERT_EQ(-1, mcast_leave(m, &self->addr, self->len));
+	ASSERT_EQ(ENOENT, errno);
+	close(m);
+}
+
 TEST_F(mcast, bad_optlen_einval)
 {
 	char big[4096] = {};
@@ -1136,10 +1154,15 @@ TEST(lsm_denies_member)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		int within = dgram(), cs = dgram();
+		int within, cs;
 
 		if (landlock_scope_abstract())
 			_exit(1);
+		/* Landlock places a socket in the domain of the task that
+		 * created it: these two are created inside it.
+		 */
+		within = dgram();
+		cs = dgram();
 		/* Bound inside the domain: reachable. */
 		if (bind(within, (struct sockaddr *)&w, lw) ||
 		    mcast_join(within, &g, lg, 0))
