@@ -3,6 +3,8 @@
 # The test command: everything CI checks, from a fresh machine or with the
 # caches of an earlier run. Ends with "N passed, N failed[, N skipped]" and
 # exits non-zero if anything failed.
+#   AUM_STRESS_SECONDS=N  how long the stress test runs (60)
+#   AUM_FUZZ_SEEDS=N      how many seeds the fuzzer runs (20)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -201,7 +203,8 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 	# stress test, and the contract and stress tests under injected
 	# allocation failures.
 	args="mcast_test=$M/mcast_test mcast_memory=$M/mcast_memory"
-	args="$args mcast_fuzz=$M/mcast_fuzz mcast_stress=$M/mcast_stress+-d+${AUM_STRESS_SECONDS:-60}"
+	args="$args mcast_fuzz=$M/mcast_fuzz+-n+${AUM_FUZZ_SEEDS:-20}"
+	args="$args mcast_stress=$M/mcast_stress+-d+${AUM_STRESS_SECONDS:-60}"
 	args="$args fault.mcast_fault=sh+$M/fault.sh+$M/mcast_fault"
 	args="$args fault.mcast_stress=sh+$M/fault.sh+$M/mcast_stress+-F+-d+30"
 	for p in $AF_UNIX_PROGS; do

@@ -711,12 +711,33 @@ TEST_F(mcast, bad_flags_einval)
 	close(m);
 }
 
-/* Found by mcast_fuzz: a leave in the unix_mreq form ignores umr_flags. */
+TEST_F(mcast, reserved_nonzero_einval)
+{
+	struct unix_mreq mreq = {
+		.umr_addr = self->addr,
+		.umr_reserved = 1,
+		.umr_addrlen = self->len,
+	};
+	int m = dgram();
+
+	ASSERT_EQ(-1, setsockopt(m, SOL_UNIX, UNIX_ADD_MEMBERSHIP, &mreq,
+				 sizeof(mreq)));
+	ASSERT_EQ(EINVAL, errno);
+	/* A failed join leaves nothing behind. */
+	if (!variant->abstract)
+		ASSERT_EQ(-1, access(self->addr.sun_path, F_OK));
+	close(m);
+}
+
+/* Found by mcast_fuzz: a leave in the unix_mreq form ignores umr_flags (and
+ * umr_reserved).
+ */
 TEST_F(mcast, leave_ignores_flags)
 {
 	int m = member(_metadata, self, UNIX_MREQ_NO_LOOP);
 	struct unix_mreq mreq = {
 		.umr_addr = self->addr,
+		.umr_reserved = 0xffff,
 		.umr_addrlen = self->len,
 		.umr_flags = ~0u,
 	};
