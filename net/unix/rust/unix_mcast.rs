@@ -52,10 +52,8 @@ const MREQ_LEN: usize = size_of::<bindings::unix_mreq>();
 /// The membership flags userspace may set.
 const MREQ_FLAGS: u32 = bindings::UNIX_MREQ_DROP_WHEN_FULL | bindings::UNIX_MREQ_NO_LOOP;
 
-// The uapi layout the parser relies on: no holes in `struct unix_mreq`.
+// The uapi layout the parser relies on.
 const _: () = assert!(SUN_PATH == 2 && SOCKADDR_UN_LEN == 110 && MREQ_LEN == 120);
-const _: () = assert!(offset_of!(bindings::unix_mreq, umr_reserved) == SOCKADDR_UN_LEN);
-const _: () = assert!(offset_of!(bindings::unix_mreq, umr_addrlen) == SOCKADDR_UN_LEN + 2);
 
 /// A validated `UNIX_ADD_MEMBERSHIP` or `UNIX_DROP_MEMBERSHIP` request.
 ///
@@ -76,17 +74,12 @@ fn read_u32(val: &[u8], off: usize) -> u32 {
     u32::from_ne_bytes(b)
 }
 
-/// Reads a native-endian `u16` at `off` of `val`, which is long enough.
-fn read_u16(val: &[u8], off: usize) -> u16 {
-    u16::from_ne_bytes([val[off], val[off + 1]])
-}
-
 impl Request {
     /// Parses an option value: a `struct unix_mreq` when it has exactly that
     /// size, otherwise a `struct sockaddr_un` of the value's length, as for
-    /// `bind()`. Flags and the reserved field only mean something to a
-    /// join: a leave ignores them, whatever their value, as the
-    /// documentation says.
+    /// `bind()`. Flags only mean something to a join: a leave ignores them,
+    /// whatever their value, as the documentation says. The two bytes of
+    /// padding after `umr_addr` are ignored.
     fn parse(val: &[u8], join: bool) -> Result<Self> {
         let (raw, len, flags) = if val.len() == MREQ_LEN {
             let len = read_u32(val, offset_of!(bindings::unix_mreq, umr_addrlen));
@@ -95,9 +88,6 @@ impl Request {
             } else {
                 0
             };
-            if join && read_u16(val, offset_of!(bindings::unix_mreq, umr_reserved)) != 0 {
-                return Err(EINVAL);
-            }
             (&val[..SOCKADDR_UN_LEN], len as usize, flags)
         } else {
             (val, val.len(), 0)
@@ -825,11 +815,11 @@ mod tests {
     }
 
     #[test]
-    fn reserved_must_be_zero() {
+    fn padding_ignored() {
         let mut v = mreq(b"/tmp/g", 8, 0);
-        let off = offset_of!(bindings::unix_mreq, umr_reserved);
-        v[off..off + 2].copy_from_slice(&1u16.to_ne_bytes());
-        assert_eq!(Request::parse(&v, true).err(), Some(EINVAL));
+        v[SOCKADDR_UN_LEN] = 0xff;
+        v[SOCKADDR_UN_LEN + 1] = 0xff;
+        assert_eq!(Request::parse(&v, true).unwrap().len, 8);
         assert_eq!(Request::parse(&v, false).unwrap().len, 8);
     }
 

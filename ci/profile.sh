@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Where the time of one benchmark cell goes. Boots the benchmark kernel
+# (built by ci/bench.sh) and, for each mode, records a system-wide perf
+# profile (with call chains) of mcast_bench on one cell, 1000 messages:
+# cpu-clock sampling, since software
+# emulation has no PMU. Writes, per mode, the share of samples per task
+# and the top kernel and user symbols to results/profile.txt.
+#   profile.sh [SIZE] [LISTENERS]    (default: 236 20)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+size=${1:-236} n=${2:-20}
+[ -x "$ROOT/build/guest/bench/mcast_bench" ] || die "run ci/bench.sh first"
+if ! [ -x "$ROOT/usr/bin/perf" ]; then
+	log "installing perf into the build root"
+	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		-t trixie-backports linux-perf >"$CACHE/perf-install.log" 2>&1 ||
+		fail_log "install linux-perf" "$CACHE/perf-install.log"
+fi
+cat >"$ROOT/build/guest/profile-guest.sh" <<GUEST
+#!/bin/sh
+# Runs in the guest: one profile per mode.
+R=\${AUM_RESULTS:-/build/results}
+for m in kernel udp sendmmsg userspace; do
+	perf record -q -a -g -F 2000 -e cpu-clock -o /tmp/perf-\$m.data -- \\
+		/build/guest/bench/mcast_bench -p -c 1000 -m \$m -n $n -s $size \\
+		>/tmp/bench-\$m.txt 2>&1 || echo "\$m: mcast_bench failed"
+	echo "=== mode \$m, $size bytes, $n listeners"
+	grep -E '^(kernel|udp|sendmmsg|userspace) ' /tmp/bench-\$m.txt
+	echo "--- samples per task"
+	perf report -q -i /tmp/perf-\$m.data --no-children --sort comm --stdio -g none 2>/dev/null | head -n 6
+	echo "--- top symbols"
+	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio -g none 2>/dev/null | head -n 20
+	echo "--- the series' own functions (self time)"
+	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio -g none 2>/dev/null |
+		grep -i mcast | head -n 10
+	echo "--- call chains of the symbols above 5 %, each chain 1 % of all samples or more"
+	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio \\
+		--percent-limit 5 -g folded,0,caller 2>/dev/null |
+		awk '\$1 ~ /%\$/ && \$1 + 0 >= 1' | grep -v pv_native_safe_halt |
+		sed -E 's/^([0-9.]+%) .*entry_SYSCALL_64_after_hwframe;do_syscall_64;x64_sys_call;/\\1 syscall: /' |
+		cut -c1-300 | head -n 30
+done
+GUEST
+AUM_RESULTS=/build/results-profile "$TOP/ci/boot.sh" bench 1800 \
+	"profile=sh+/build/guest/profile-guest.sh"
+mkdir -p "$TOP/results"
+cp "$ROOT/build/results-profile/profile.tap" "$TOP/results/profile.txt"
+cat "$TOP/results/profile.txt"
