@@ -3,9 +3,11 @@
 #ifndef AF_UNIX_MCAST_H
 #define AF_UNIX_MCAST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <linux/un.h>
 
@@ -28,6 +30,27 @@ static inline socklen_t mcast_addr(struct sockaddr_un *addr, const char *name,
 	}
 	memcpy(addr->sun_path, name, len);
 	return offsetof(struct sockaddr_un, sun_path) + len;
+}
+
+/* Fill @addr with a fresh group address, unique to this call: the abstract
+ * name "\0mcast-<tag><pid>-<n>" or the path "/tmp/mcast-<tag><pid>-<n>",
+ * which is unlinked first. Returns the address length.
+ */
+static inline socklen_t mcast_new_addr(struct sockaddr_un *addr,
+				       const char *tag, bool abstract)
+{
+	static int nr;
+	char name[64];
+	int n;
+
+	if (abstract) {
+		n = snprintf(name, sizeof(name), "%cmcast-%s%d-%d", 0, tag,
+			     getpid(), nr++);
+		return mcast_addr(addr, name, n);
+	}
+	snprintf(name, sizeof(name), "/tmp/mcast-%s%d-%d", tag, getpid(), nr++);
+	unlink(name);
+	return mcast_addr(addr, name, 0);
 }
 
 static inline int mcast_join(int fd, const struct sockaddr_un *addr,

@@ -57,24 +57,6 @@ static int injection_ready(void)
 	return 0;
 }
 
-static int counter;
-
-static socklen_t fresh_addr(struct sockaddr_un *addr, bool abstract)
-{
-	char name[64];
-	int n;
-
-	if (abstract) {
-		n = snprintf(name, sizeof(name), "%cmcast-fault-%d-%d", 0,
-			     getpid(), counter++);
-		return mcast_addr(addr, name, n);
-	}
-	snprintf(name, sizeof(name), "/tmp/mcast-fault-%d-%d", getpid(),
-		 counter++);
-	unlink(name);
-	return mcast_addr(addr, name, 0);
-}
-
 static int dgram(void)
 {
 	return socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -131,7 +113,7 @@ TEST(join_all_or_nothing)
 	ASSERT_EQ(0, injection_ready());
 	for (i = 0; i < ROUNDS; i++) {
 		bool abstract = i & 1;
-		socklen_t len = fresh_addr(&a, abstract);
+		socklen_t len = mcast_new_addr(&a, "fault-", abstract);
 		int m = dgram(), m2 = dgram(), s = dgram();
 
 		ASSERT_LE(0, m);
@@ -190,7 +172,7 @@ TEST(send_all_or_none)
 
 	ASSERT_EQ(0, injection_ready());
 	for (i = 0; i < ROUNDS / 4; i++) {
-		len = fresh_addr(&a, i & 1);
+		len = mcast_new_addr(&a, "fault-", i & 1);
 		for (k = 0; k < MEMBERS; k++) {
 			m[k] = dgram();
 			ASSERT_EQ(0, mcast_join(m[k], &a, len,
@@ -245,7 +227,7 @@ TEST(leave_and_close)
 	ASSERT_EQ(0, injection_ready());
 	for (i = 0; i < ROUNDS; i++) {
 		bool abstract = i & 1;
-		socklen_t len = fresh_addr(&a, abstract);
+		socklen_t len = mcast_new_addr(&a, "fault-", abstract);
 		int m = dgram(), m2 = dgram(), s = dgram();
 
 		ASSERT_EQ(0, mcast_join(m, &a, len, 0));

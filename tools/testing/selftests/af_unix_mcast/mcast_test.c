@@ -51,27 +51,9 @@ FIXTURE_VARIANT_ADD(mcast, abstract)
 	.abstract = true,
 };
 
-static int nr_group;
-
-/* A fresh group address for each use. */
-static socklen_t new_addr(bool abstract, struct sockaddr_un *addr)
-{
-	char name[64];
-	int n;
-
-	if (abstract) {
-		n = snprintf(name, sizeof(name), "%cmcast-%d-%d", 0, getpid(),
-			     nr_group++);
-		return mcast_addr(addr, name, n);
-	}
-	snprintf(name, sizeof(name), "/tmp/mcast-%d-%d", getpid(), nr_group++);
-	unlink(name);
-	return mcast_addr(addr, name, 0);
-}
-
 FIXTURE_SETUP(mcast)
 {
-	self->len = new_addr(variant->abstract, &self->addr);
+	self->len = mcast_new_addr(&self->addr, "", variant->abstract);
 }
 
 FIXTURE_TEARDOWN(mcast)
@@ -201,7 +183,7 @@ TEST_F(mcast, sender_address)
 	socklen_t fromlen = sizeof(from), salen;
 	char buf[16];
 
-	salen = new_addr(variant->abstract, &sa);
+	salen = mcast_new_addr(&sa, "", variant->abstract);
 	ASSERT_EQ(0, bind(s, (struct sockaddr *)&sa, salen));
 	ASSERT_EQ(2, send_to(s, self, "hi", 2, 0));
 	ASSERT_EQ(2, recvfrom(m, buf, sizeof(buf), MSG_DONTWAIT,
@@ -862,7 +844,7 @@ TEST_F(mcast, socket_filter)
 TEST_F(mcast, unbound_members_and_groups_independent)
 {
 	struct sockaddr_un a2;
-	socklen_t l2 = new_addr(variant->abstract, &a2);
+	socklen_t l2 = mcast_new_addr(&a2, "", variant->abstract);
 	int m1 = member(_metadata, self, 0), m2 = dgram(), s = dgram();
 	char buf[8];
 
@@ -890,7 +872,7 @@ TEST_F(mcast, membership_limit)
 	ASSERT_EQ(64, atoi(old));
 	ASSERT_EQ(1, pwrite(fd, "4", 1, 0));
 	for (i = 0; i < 5; i++)
-		l[i] = new_addr(variant->abstract, &a[i]);
+		l[i] = mcast_new_addr(&a[i], "", variant->abstract);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, mcast_join(m, &a[i], l[i], 0));
 	ASSERT_EQ(-1, mcast_join(m, &a[4], l[4], 0));
