@@ -3,9 +3,9 @@
 # Where the time of one benchmark cell goes. Boots the benchmark kernel
 # (built by ci/bench.sh) and, for each mode, records a system-wide perf
 # profile (with call chains) of mcast_bench on one cell, 1000 messages:
-# cpu-clock sampling, since software
-# emulation has no PMU. Writes, per mode, the share of samples per task
-# and the top kernel and user symbols to results/profile.txt.
+# cpu-clock sampling, since software emulation has no PMU. Writes, per
+# mode, the share of samples per task and the top kernel and user symbols
+# to results/profile.txt.
 #   profile.sh [SIZE] [LISTENERS]    (default: 236 20)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +21,6 @@ fi
 cat >"$ROOT/build/guest/profile-guest.sh" <<GUEST
 #!/bin/sh
 # Runs in the guest: one profile per mode.
-R=\${AUM_RESULTS:-/build/results}
 for m in kernel udp sendmmsg userspace; do
 	perf record -q -a -g -F 2000 -e cpu-clock -o /tmp/perf-\$m.data -- \\
 		/build/guest/bench/mcast_bench -p -c 1000 -m \$m -n $n -s $size \\
@@ -30,11 +29,12 @@ for m in kernel udp sendmmsg userspace; do
 	grep -E '^(kernel|udp|sendmmsg|userspace) ' /tmp/bench-\$m.txt
 	echo "--- samples per task"
 	perf report -q -i /tmp/perf-\$m.data --no-children --sort comm --stdio -g none 2>/dev/null | head -n 6
+	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio -g none \\
+		>/tmp/sym-\$m.txt 2>/dev/null
 	echo "--- top symbols"
-	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio -g none 2>/dev/null | head -n 20
+	head -n 20 /tmp/sym-\$m.txt
 	echo "--- the series' own functions (self time)"
-	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio -g none 2>/dev/null |
-		grep -i mcast | head -n 10
+	grep -i mcast /tmp/sym-\$m.txt | head -n 10
 	echo "--- call chains of the symbols above 5 %, each chain 1 % of all samples or more"
 	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio \\
 		--percent-limit 5 -g folded,0,caller 2>/dev/null |
