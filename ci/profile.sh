@@ -33,8 +33,8 @@ for m in kernel udp sendmmsg userspace; do
 		>/tmp/sym-\$m.txt 2>/dev/null
 	echo "--- top symbols"
 	head -n 20 /tmp/sym-\$m.txt
-	echo "--- the series' own functions (self time)"
-	grep -i mcast /tmp/sym-\$m.txt | head -n 10
+	echo "--- the series' own functions, unix_mcast_* (self time)"
+	grep unix_mcast /tmp/sym-\$m.txt | head -n 10
 	echo "--- call chains of the symbols above 5 %, each chain 1 % of all samples or more"
 	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio \\
 		--percent-limit 5 -g folded,0,caller 2>/dev/null |
