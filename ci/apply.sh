@@ -11,9 +11,12 @@ alog=$CACHE/apply.log
 mapfile -t patches < <(cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-')
 [ ${#patches[@]} -gt 0 ] || die "no patches in patches/"
 
-# The branch is kept while the patches are the same bytes: applying them
-# again would rewrite the patched files and force a rebuild of all that
-# includes them.
+# The branch is kept while the patches are the same bytes. Otherwise git am
+# runs in a scratch worktree ($SRC-am), never in the tree that is built;
+# the built tree then moves to the new commits with one checkout, which
+# rewrites only the files whose content changed, so that make and ccache
+# see only the real changes (a file rewritten with the same content would
+# still rebuild everything that includes it).
 key=$(cd "$TOP/patches" && cat "${patches[@]}" | sha256sum | cut -c1-16)
 stamp=$ROOT$SRC.applied
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
@@ -25,11 +28,19 @@ rm -f "$stamp"
 in_root sh -ec "
 	cd $SRC
 	git am --abort >/dev/null 2>&1 || true
-	git checkout -q -f -B series base
+	git worktree prune
+	[ -d $SRC-am ] || git worktree add -q --detach $SRC-am base
+	cd $SRC-am
+	git am --abort >/dev/null 2>&1 || true
+	git checkout -q -f --detach base
 	git clean -q -ffdx
 	for p in ${patches[*]}; do
 		git -c user.name=ci -c user.email=ci@localhost am -q --keep-cr /aum/patches/\$p
 	done
+	tip=\$(git rev-parse HEAD)
+	cd $SRC
+	git checkout -q -f -B series \$tip
+	git clean -q -ffdx
 " >"$alog" 2>&1 || fail_log "git am patches/ onto $BASE_PKG $BASE_VERSION" "$alog"
 echo "$key" >"$stamp"
 fi

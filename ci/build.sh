@@ -5,35 +5,55 @@
 #   build.sh KIND [extra.config...]
 #
 # KIND is debug (the test kernel: KASAN, lockdep, kmemleak, fault
-# injection), nomcast (no debug options, CONFIG_UNIX_MULTICAST=n), bench (no
-# debug options) or kcsan (the data-race detector). Each KIND
-# has its own persistent O= directory, so rebuilds are incremental.
+# injection), nomcast (the debug kernel with CONFIG_UNIX_MULTICAST=n), bench (no
+# debug options), kcsan (the data-race detector) or uml (User-Mode Linux,
+# SMP, for the fast first stage of the tests and the in-kernel
+# microbenchmark). Each KIND has its own persistent O= directory, so
+# rebuilds are incremental, and the kernel's C objects go through ccache
+# (in $CCACHE, inside the build root), so that switching between trees
+# recompiles nothing that was compiled before. Rust objects and host
+# programs are not cached (HOSTCC is also the linker of host Rust
+# programs, which takes one word).
+#
+# $OUTBASE/KIND.built records the build key (lib.sh: build_key) of the tree
+# the O= directory holds a complete build of; it is removed before a build
+# starts and written when one succeeds.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kind=${1:?usage: build.sh debug|nomcast|bench|kcsan}
+kind=${1:?usage: build.sh debug|nomcast|bench|kcsan|uml}
 shift
 frags="/aum/ci/vm.config /aum/Kconfig.fragment"
+base=allnoconfig
+target="CLIPPY=1 bzImage"
 case $kind in
 debug) frags="$frags /aum/ci/debug.config" ;;
-nomcast) frags="$frags /aum/ci/nomcast.config" ;;
+nomcast) frags="$frags /aum/ci/debug.config /aum/ci/nomcast.config" ;;
 bench) frags="$frags /aum/ci/bench.config" ;;
 kcsan) frags="$frags /aum/ci/kcsan.config" ;;
+uml) frags="/aum/Kconfig.fragment /aum/ci/uml.config" base=defconfig target=linux ;;
 *) die "unknown kernel kind $kind" ;;
 esac
 for f in "$@"; do frags="$frags /aum/$f"; done
 
 out=$OUTBASE/$kind
-mkdir -p "$ROOT$out"
+mkdir -p "$ROOT$out" "$ROOT$CCACHE"
 blog=$CACHE/build-$kind.log
-MAKE="make -C $SRC O=$out LLVM=-$LLVM_VER -j$(nproc)"
+if [ "$kind" = uml ]; then
+	# User-Mode Linux is built with the host compiler, gcc.
+	MAKE="make -C $SRC O=$out ARCH=um CC='ccache gcc' -j$(nproc)"
+else
+	MAKE="make -C $SRC O=$out LLVM=-$LLVM_VER CC='ccache clang-$LLVM_VER' -j$(nproc)"
+fi
+key=$(build_key "$kind" HEAD)
+rm -f "$ROOT$out.built"
 
 log "configuring the $kind kernel"
 # The fresh config replaces .config only if it differs, so that an
 # unchanged config does not cause a rebuild.
 in_root sh -ec "
 	mkdir -p $out/cfg
-	$MAKE -s KCONFIG_CONFIG=cfg/new allnoconfig
+	$MAKE -s KCONFIG_CONFIG=cfg/new $base
 	cd $SRC
 	scripts/kconfig/merge_config.sh -m -O $out $out/cfg/new $frags
 	mv $out/.config $out/cfg/new
@@ -68,5 +88,6 @@ if [ -n "$missing" ]; then
 fi
 
 log "building the $kind kernel (log: $blog)"
-in_root $MAKE CLIPPY=1 bzImage >"$blog" 2>&1 || fail_log "build $kind kernel" "$blog" 80
-in_root $MAKE -s headers >>"$blog" 2>&1 || fail_log "headers ($kind)" "$blog"
+in_root sh -c "$MAKE $target" >"$blog" 2>&1 || fail_log "build $kind kernel" "$blog" 80
+in_root sh -c "$MAKE -s headers" >>"$blog" 2>&1 || fail_log "headers ($kind)" "$blog"
+echo "$key" >"$ROOT$out.built"

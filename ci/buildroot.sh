@@ -9,7 +9,7 @@ set -euo pipefail
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio kmod python3
 git perl rustc rust-src rustfmt rust-clippy bindgen libclang-$LLVM_VER-dev
 llvm-$LLVM_VER clang-$LLVM_VER lld-$LLVM_VER qemu-system-x86 virtme-ng udev systemd-sysv busybox-static
-iproute2 procps gnuplot-nox sudo python3-ply python3-git"
+iproute2 procps gnuplot-nox sudo python3-ply python3-git ccache"
 STAMP_VER=1
 
 stamp=$ROOT/.aum-root-ready

@@ -13,6 +13,7 @@ CACHE=${AUM_CACHE:-/var/cache/af-unix-mcast}
 ROOT=$CACHE/root            # Debian 13 build root (debootstrap)
 SRC=/build/linux            # pristine base + series, a git tree (inside ROOT)
 OUTBASE=/build/out          # persistent O= build directories (inside ROOT)
+CCACHE=/build/ccache        # compiler cache for the C objects (inside ROOT)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
@@ -62,11 +63,42 @@ mount_root() {
 	fi
 }
 
-# Run a command inside the build root with a clean environment.
+# Run a command inside the build root with a clean environment. The kernel's
+# build identity (timestamp, user, host, build number) is fixed, so that an
+# unchanged tree builds byte-identical objects and init/version.c does not
+# change with every link.
 in_root() {
 	mount_root
 	chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		LIBCLANG_PATH=/usr/lib/llvm-$LLVM_VER/lib LANG=C.UTF-8 \
+		CCACHE_DIR=$CCACHE CCACHE_MAXSIZE=20G \
+		CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime \
+		KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026" \
+		KBUILD_BUILD_USER=aum KBUILD_BUILD_HOST=aum KBUILD_BUILD_VERSION=1 \
 		"$@"
+}
+
+# The identity of what a kernel build of commit $1 reads: the tree of that
+# commit without the files no kernel build reads (Documentation/, the
+# selftests, MAINTAINERS). Two commits with the same key build the same
+# kernel.
+build_tree_key() {
+	in_root git -C $SRC ls-tree -r --full-tree "$1" |
+		grep -v -P '\t(Documentation/|tools/testing/selftests/|MAINTAINERS$)' |
+		sha256sum | cut -c1-16
+}
+
+# The key of a build of KIND from commit $2: the sources it reads, the
+# configuration fragments, the toolchain and the scripts that build and
+# judge it.
+build_key() {
+	local kind=$1 commit=$2
+
+	{
+		echo "$kind $BASE_VERSION"
+		build_tree_key "$commit"
+		cat "$ROOT/.aum-root-ready" "$TOP/Kconfig.fragment" "$TOP"/ci/*.config \
+			"$TOP/ci/build.sh" "$TOP/ci/lib.sh"
+	} | sha256sum | cut -c1-16
 }

@@ -10,7 +10,7 @@ stamp=$ROOT$SRC.ready
 [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$BASE_PKG $BASE_VERSION" ] && exit 0
 
 log "unpacking $BASE_PKG $BASE_VERSION into $SRC (once)"
-rm -rf "$ROOT$SRC" "$ROOT$OUTBASE"
+rm -rf "$ROOT$SRC" "$ROOT$SRC-am" "$ROOT$OUTBASE"
 mkdir -p "$ROOT$SRC"
 slog=$CACHE/srctree.log
 in_root sh -ec "

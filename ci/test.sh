@@ -79,61 +79,6 @@ for i in $(seq 0 $((N - 1))); do
 	stage "checkpatch --strict ${PATCHES[$i]}" checkpatch "${PATCHES[$i]}" "series~$((N - 1 - i))"
 done
 
-# Files the series touches; a warning in any of them fails the build check.
-TOUCHED=$(in_root git -C $SRC diff --name-only base series | tr '\n' ' ')
-no_new_warnings() {
-	local log=$1 f bad=0
-
-	for f in $TOUCHED; do
-		if grep -E "^($SRC/)?$f:[0-9]+(:[0-9]+)?: (warning|error)|^ *--> ($SRC/)?$f:" "$log"; then
-			bad=1
-		fi
-	done
-	return $bad
-}
-# Recompile the series' own sources in net/unix, so that their warnings are
-# seen even when an earlier run built them. (Touching shared files such as
-# rust/helpers/helpers.c would rebuild the whole kernel crate.)
-touch_series() {
-	local f
-
-	for f in $TOUCHED; do
-		case $f in net/unix/*.c | net/unix/*.rs) touch "$ROOT$SRC/$f" ;; esac
-	done
-}
-build_checked() {
-	touch_series
-	"$TOP/ci/build.sh" "$@" && no_new_warnings "$CACHE/build-$1.log"
-}
-
-# Every prefix builds (bisectable), with CONFIG_UNIX_MULTICAST=y. A prefix
-# is checked again only when it or the configuration changed: its result is
-# kept under the hash of exactly what it consists of.
-conf=$(cat "$TOP"/Kconfig.fragment "$TOP"/ci/*.config | sha256sum | cut -c1-16)
-prefix_key() {
-	local i=$1
-
-	{ echo "$conf $BASE_VERSION"; cd "$TOP/patches" && cat "${PATCHES[@]:0:$i}"; } |
-		sha256sum | cut -c1-16
-}
-for i in $(seq 1 "$N"); do
-	key=$(prefix_key "$i")
-	if [ "$i" -lt "$N" ] && [ -f "$CACHE/prefix-ok-$key" ]; then
-		result pass "patches 1-$i build (checked earlier on these exact patches)"
-		continue
-	fi
-	in_root git -C $SRC checkout -q "series~$((N - i))"
-	if [ "$i" -lt "$N" ]; then
-		stage "patches 1-$i build (CONFIG_UNIX_MULTICAST=y)" build_checked debug &&
-			touch "$CACHE/prefix-ok-$key"
-	elif stage "patches 1-$N build: debug kernel, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings" \
-		build_checked debug; then
-		DEBUG_OK=1
-	fi
-done
-stage "make rustfmtcheck" in_root make -s -C $SRC O=$OUTBASE/debug LLVM=-$LLVM_VER rustfmtcheck
-stage "kernel builds with CONFIG_UNIX_MULTICAST=n" build_checked nomcast && NOMCAST_OK=1
-
 # The existing AF_UNIX selftests, run on both kernels (scm_rights_denial_lsm
 # needs a BPF LSM toolchain and is left out).
 AF_UNIX_PROGS="diag_uid msg_oob scm_inq scm_pidfd scm_rights so_peek_off unix_connect unix_connreset unix_listen"
@@ -184,7 +129,7 @@ bench_ok() {
 # Any kernel report fails the run, shown with its context.
 REPORTS='WARNING:|BUG:|KASAN|UBSAN|kmemleak|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Oops|general protection|Kernel panic|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked'
 kernel_clean() {
-	local r=$ROOT/build/results bad=0
+	local r=${1:-$ROOT/build/results} bad=0
 
 	if grep -E "$REPORTS" "$r/dmesg.txt" | grep -v -E 'kmemleak: Kernel memory leak detector|kmemleak: Automatic memory scanning thread'; then
 		grep -E -A30 "$REPORTS" "$r/dmesg.txt" | head -n 120
@@ -196,6 +141,115 @@ kernel_clean() {
 	fi
 	return $bad
 }
+
+# Files a commit of the series touches; a warning in any of them fails its
+# build check.
+touched() { in_root git -C $SRC diff --name-only base "$1" | tr '\n' ' '; }
+no_new_warnings() {
+	local log=$1 f bad=0
+
+	for f in $(touched HEAD); do
+		if grep -E "^($SRC/)?$f:[0-9]+(:[0-9]+)?: (warning|error)|^ *--> ($SRC/)?$f:" "$log"; then
+			bad=1
+		fi
+	done
+	return $bad
+}
+# Recompile the series' own sources in net/unix, so that their warnings are
+# seen even when an earlier build compiled them (ccache replays the
+# warnings of a cached C object). Touching shared files such as
+# rust/helpers/helpers.c would rebuild the whole kernel crate.
+touch_series() {
+	local f
+
+	for f in $(touched HEAD); do
+		case $f in net/unix/*.c | net/unix/*.rs | net/unix/*/*.rs) touch "$ROOT$SRC/$f" ;; esac
+	done
+}
+build_checked() {
+	touch_series
+	"$TOP/ci/build.sh" "$@" && no_new_warnings "$CACHE/build-$1.log"
+}
+
+# A build is keyed by what it reads (lib.sh: build_key): the tree of the
+# commit without Documentation/, the selftests and MAINTAINERS, the
+# configuration, the toolchain and these scripts. A key that passed the
+# build check once is not built again, but for the kernel that is booted:
+# its O= directory must hold that very build ($OUTBASE/KIND.built).
+# Each check says whether it built, and the key.
+o_holds() { [ "$(cat "$ROOT$OUTBASE/$1.built" 2>/dev/null)" = "$2" ]; }
+# kbuild NAME KIND COMMIT [boot]: the build check of KIND from COMMIT.
+kbuild() {
+	local name=$1 kind=$2 commit=$3 boot=${4:-} key
+
+	key=$(build_key "$kind" "$commit")
+	if [ -f "$CACHE/build-ok-$key" ] && { [ -z "$boot" ] || o_holds "$kind" "$key"; }; then
+		result pass "$name: cached, checked earlier on this tree (key $key)"
+		return 0
+	fi
+	in_root git -C $SRC checkout -q "$commit" || { result fail "$name: checkout $commit"; return 1; }
+	stage "$name: built (key $key)" build_checked "$kind" &&
+		touch "$CACHE/build-ok-$key"
+}
+
+# The fast first stage: User-Mode Linux runs kernel code at native speed,
+# so the KUnit tests of the Rust core and the contract selftests fail here
+# in seconds, before the emulated boot of the debug kernel. A failure ends
+# the run.
+uml_selftests() {
+	local dst=/build/guest/uml
+
+	in_root sh -ec "
+		rm -rf $dst && mkdir -p $dst
+		make -s -C $SRC/tools/testing/selftests/af_unix_mcast \
+			KHDR_INCLUDES='-isystem $OUTBASE/uml/usr/include' OUTPUT=$dst \
+			$dst/mcast_test
+	"
+}
+# The KUnit results of the Rust core, from a kernel log.
+kunit_tap() {
+	sed -n 's/^\[[^]]*\] //p' "$1" |
+		sed -n '/# Subtest: unix_mcast/,/^ok [0-9]* unix_mcast/p' |
+		sed -n 's/^    //p'
+}
+TIP=$(in_root git -C $SRC rev-parse series)
+kbuild "User-Mode Linux kernel (ARCH=um, SMP, CONFIG_UNIX_MULTICAST=y)" uml "$TIP" boot || summary
+fatal "build selftests (User-Mode Linux headers)" uml_selftests
+fatal "boot User-Mode Linux and run KUnit and mcast_test" \
+	"$TOP/ci/uml.sh" 600 uml.mcast_test=/build/guest/uml/mcast_test
+R=$ROOT/build/results-uml
+F0=$FAIL
+count_tap uml.kunit <(kunit_tap "$R/dmesg.txt")
+count_tap uml.mcast_test "$R/uml.mcast_test.tap"
+fatal "User-Mode Linux kernel silent: no WARNING, BUG or lockdep report" kernel_clean "$R"
+[ "$FAIL" = "$F0" ] || summary
+
+# Every prefix builds (bisectable), with CONFIG_UNIX_MULTICAST=y; the last
+# one is the debug kernel that is booted. Prefixes with the same key (the
+# selftest and documentation patches change no kernel source) are built
+# once.
+declare -A SAME
+for i in $(seq 1 "$N"); do
+	commit=$(in_root git -C $SRC rev-parse "series~$((N - i))")
+	key=$(build_key debug "$commit")
+	name="patches 1-$i build (CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings)"
+	if [ "$i" = "$N" ]; then
+		name="patches 1-$N build: debug kernel, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings"
+	fi
+	if [ -n "${SAME[$key]:-}" ] && { [ "$i" -lt "$N" ] || o_holds debug "$key"; }; then
+		result pass "$name: same kernel sources as patches 1-${SAME[$key]} (key $key)"
+		[ "$i" = "$N" ] && DEBUG_OK=1
+		continue
+	fi
+	if kbuild "$name" debug "$commit" "$([ "$i" = "$N" ] && echo boot)"; then
+		SAME[$key]=$i
+		[ "$i" = "$N" ] && DEBUG_OK=1
+	fi
+done
+in_root git -C $SRC checkout -q series
+stage "make rustfmtcheck" in_root make -s -C $SRC O=$OUTBASE/debug LLVM=-$LLVM_VER rustfmtcheck
+kbuild "kernel builds with CONFIG_UNIX_MULTICAST=n" nomcast "$TIP" boot && NOMCAST_OK=1
+in_root git -C $SRC checkout -q series
 
 if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" selftests debug; then
 	M=/build/guest/debug/mcast
@@ -229,9 +283,7 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 		stage "benchmark quick mode: 10 listeners, every mode and size" \
 			bench_ok "$R/mcast_bench.tap" "$R/guest.txt"
 		# KUnit tests of the Rust core ran at boot.
-		count_tap kunit <(sed -n 's/^\[[^]]*\] //p' "$R/dmesg.txt" |
-			sed -n '/# Subtest: unix_mcast/,/^ok [0-9]* unix_mcast/p' |
-			sed -n 's/^    //p')
+		count_tap kunit <(kunit_tap "$R/dmesg.txt")
 		stage "debug kernel silent: no WARNING, BUG, KASAN, lockdep or kmemleak report" kernel_clean
 	fi
 fi

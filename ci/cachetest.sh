@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A test of the harness's build cache, and the measurement of README's
+# edit-to-result budgets: follow README's "Changing the series" steps to
+# change one line of FILE (folded into the last patch that touches it),
+# export the series, run the test command, and check from its output that
+# exactly the prefixes whose kernel sources contain the change were built
+# again (a selftest or documentation file changes no kernel source, so no
+# prefix is built). Then the checkout's patches/ and overlay are restored.
+#   cachetest.sh [FILE]    (default: the first .rs file of the series)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+file=${1:-}
+out=$CACHE/cachetest.log
+[ -z "$(git -C "$TOP" status --porcelain -- patches net tools)" ] ||
+	die "patches/ or the overlay has uncommitted changes; this test restores them"
+"$TOP/ci/apply.sh" || die "apply"
+mapfile -t PATCHES < <(cd "$TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-')
+N=${#PATCHES[@]}
+[ -n "$file" ] || file=$(in_root git -C $SRC diff --name-only base series | grep '\.rs$' | head -n1)
+# The patch the change is folded into: the last one that touches FILE.
+K=
+for i in $(seq 1 "$N"); do
+	in_root git -C $SRC diff --quiet "series~$((N - i + 1))" "series~$((N - i))" -- "$file" || K=$i
+done
+[ -n "$K" ] || die "no patch touches $file"
+case $file in
+Documentation/* | tools/testing/selftests/* | MAINTAINERS) kernel=0 ;;
+*) kernel=1 ;;
+esac
+case $file in
+*.rs | *.c | *.h) line="// cache test: $(date +%s)" ;;
+*) line="# cache test: $(date +%s)" ;;
+esac
+[ "${file##*.}" = c ] || [ "${file##*.}" = h ] && line="/* cache test: $(date +%s) */"
+log "changing one line of $file, folded into patch $K"
+
+t0=$(date +%s)
+in_root sh -ec "
+	cd $SRC
+	git checkout -q -B mcast series
+	echo '$line' >>$file
+	git -c user.name=ci -c user.email=ci@localhost commit -q -a --fixup=\$(git rev-parse series~$((N - K)))
+	GIT_SEQUENCE_EDITOR=: git -c user.name=ci -c user.email=ci@localhost \
+		rebase -q -i --autosquash base
+" || die "editing the series failed"
+"$TOP/ci/export.sh" mcast || die "export failed"
+bash "$TOP/ci/test.sh" >"$out" 2>&1
+rc=$?
+t1=$(date +%s)
+
+bad=0
+for i in $(seq 1 "$N"); do
+	l=$(grep -E "^(PASS|FAIL): patches 1-$i build" "$out")
+	case $l in
+	*": built "*) got=built ;;
+	*": cached, "* | *"same kernel sources as patches 1-"*) got=reused ;;
+	*) got="?" ;;
+	esac
+	want=reused
+	[ "$kernel" = 1 ] && [ "$i" -ge "$K" ] && want="built or same sources as a rebuilt one"
+	if [ "$want" = reused ]; then
+		[ "$got" = reused ] || { echo "prefix $i: $got, expected reused"; bad=1; }
+	elif [ "$got" != built ]; then
+		j=$(printf '%s\n' "$l" | sed -n 's/.*same kernel sources as patches 1-\([0-9]*\).*/\1/p')
+		{ [ -n "$j" ] && [ "$j" -ge "$K" ]; } || { echo "prefix $i: $got, expected built"; bad=1; }
+	fi
+	echo "prefix $i: $got"
+done
+tail -n 2 "$out"
+echo "cache test: change to $file (patch $K): test command exit $rc, $((t1 - t0)) s from edit to last line"
+
+# Restore the checkout's series.
+git -C "$TOP" checkout -q -- patches net tools
+git -C "$TOP" clean -q -fd -- patches net tools
+[ "$rc" = 0 ] && [ "$bad" = 0 ]
