@@ -12,12 +12,14 @@
 # rebuilds are incremental, and the kernel's C objects go through ccache
 # (in $CCACHE, inside the build root), so that switching between trees
 # recompiles nothing that was compiled before. Rust objects and host
-# programs are not cached (HOSTCC is also the linker of host Rust
-# programs, which takes one word).
+# programs are not cached: rustc links host Rust programs with HOSTCC,
+# which must then be one word.
 #
 # $OUTBASE/KIND.built records the build key (lib.sh: build_key) of the tree
 # the O= directory holds a complete build of; it is removed before a build
-# starts and written when one succeeds.
+# starts and written when one succeeds. $OUTBASE/KIND.clean (written by
+# test.sh) says that the build it holds was checked for warnings; any build
+# removes it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -46,7 +48,9 @@ else
 	MAKE="make -C $SRC O=$out LLVM=-$LLVM_VER CC='ccache clang-$LLVM_VER' -j$(nproc)"
 fi
 key=$(build_key "$kind" HEAD)
-rm -f "$ROOT$out.built"
+[ -z "$(in_root git -C $SRC status --porcelain --ignored)" ] ||
+	die "the source tree $SRC has changes that are not committed: its build would not be the build of a commit"
+rm -f "$ROOT$out.built" "$ROOT$out.clean"
 
 log "configuring the $kind kernel"
 # The fresh config replaces .config only if it differs, so that an
@@ -90,4 +94,5 @@ fi
 log "building the $kind kernel (log: $blog)"
 in_root sh -c "$MAKE $target" >"$blog" 2>&1 || fail_log "build $kind kernel" "$blog" 80
 in_root sh -c "$MAKE -s headers" >>"$blog" 2>&1 || fail_log "headers ($kind)" "$blog"
-echo "$key" >"$ROOT$out.built"
+# A build with extra fragments is not the build of its key.
+[ $# != 0 ] || echo "$key" >"$ROOT$out.built"

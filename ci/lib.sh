@@ -80,25 +80,58 @@ in_root() {
 }
 
 # The identity of what a kernel build of commit $1 reads: the tree of that
-# commit without the files no kernel build reads (Documentation/, the
-# selftests, MAINTAINERS). Two commits with the same key build the same
-# kernel.
+# commit without the files no kernel build reads: the .rst documents under
+# Documentation/ (its Kconfig and sunrpc/ files are read), the selftests
+# but for the headers at their top (lib/ includes kselftest_module.h), and
+# MAINTAINERS. Two commits with the same key build the same kernel.
 build_tree_key() {
-	in_root git -C $SRC ls-tree -r --full-tree "$1" |
-		grep -v -P '\t(Documentation/|tools/testing/selftests/|MAINTAINERS$)' |
-		sha256sum | cut -c1-16
+	local list
+
+	list=$(in_root git -C $SRC ls-tree -r --full-tree "$1") && [ -n "$list" ] ||
+		die "cannot list the tree of $1"
+	printf '%s\n' "$list" | awk -F'\t' '
+		$2 ~ /^Documentation\/.*\.rst$/ { next }
+		$2 ~ /^tools\/testing\/selftests\// &&
+			$2 !~ /^tools\/testing\/selftests\/[^\/]*\.h$/ { next }
+		$2 == "MAINTAINERS" { next }
+		{ print }' | sha256sum | cut -c1-16
+}
+
+# The toolchain's versions, once per process.
+toolchain() {
+	[ -n "${TOOLCHAIN:-}" ] ||
+		TOOLCHAIN=$(in_root dpkg-query -W gcc clang-$LLVM_VER lld-$LLVM_VER \
+			llvm-$LLVM_VER rustc bindgen ccache | tr '\n' ' ') ||
+		die "cannot read the toolchain's versions"
+	echo "$TOOLCHAIN"
 }
 
 # The key of a build of KIND from commit $2: the sources it reads, the
-# configuration fragments, the toolchain and the scripts that build and
-# judge it.
+# configuration fragments, the toolchain, and the scripts that build it
+# (build.sh) and judge it (this file: no_new_warnings).
 build_key() {
-	local kind=$1 commit=$2
+	local kind=$1 commit=$2 tree
 
+	tree=$(build_tree_key "$commit") && [ ${#tree} = 16 ] || die "no tree key for $commit"
+	toolchain >/dev/null
 	{
-		echo "$kind $BASE_VERSION"
-		build_tree_key "$commit"
-		cat "$ROOT/.aum-root-ready" "$TOP/Kconfig.fragment" "$TOP"/ci/*.config \
-			"$TOP/ci/build.sh" "$TOP/ci/lib.sh"
+		echo "$kind $BASE_VERSION $tree $TOOLCHAIN"
+		cat "$TOP/Kconfig.fragment" "$TOP"/ci/*.config "$TOP/ci/build.sh" "$TOP/ci/lib.sh"
 	} | sha256sum | cut -c1-16
+}
+
+# Files commit $1 of the series changes (deleted files left out).
+touched() { in_root git -C $SRC diff --name-only --diff-filter=d base "$1" | tr '\n' ' '; }
+
+# Whether the build log $1 has a warning or error in a file the source
+# tree's HEAD changes.
+no_new_warnings() {
+	local log=$1 f bad=0
+
+	for f in $(touched HEAD); do
+		if grep -E "^($SRC/)?$f:[0-9]+(:[0-9]+)?: (warning|error)|^ *--> ($SRC/)?$f:" "$log"; then
+			bad=1
+		fi
+	done
+	return $bad
 }

@@ -75,8 +75,24 @@ checkpatch() {
 	printf '%s\n' "$out"
 	printf '%s\n' "$out" | grep -q '^total: 0 errors, 0 warnings, 0 checks'
 }
+# checkpatch reads the patch and its own files: a verdict is kept under the
+# hash of the patch without the lines that change with every export (the
+# commit id and the blob ids), of the series' MAINTAINERS entry at that
+# commit, and of checkpatch itself.
+checkpatch_key() {
+	{
+		grep -v -E '^From [0-9a-f]{40} |^index [0-9a-f]+\.\.[0-9a-f]+' "$TOP/patches/$1"
+		in_root git -C $SRC show "$2:MAINTAINERS"
+		cat "$ROOT$SRC/scripts/checkpatch.pl" "$ROOT$SRC/scripts/spelling.txt" "$TOP/ci/test.sh"
+	} | sha256sum | cut -c1-16
+}
 for i in $(seq 0 $((N - 1))); do
-	stage "checkpatch --strict ${PATCHES[$i]}" checkpatch "${PATCHES[$i]}" "series~$((N - 1 - i))"
+	key=$(checkpatch_key "${PATCHES[$i]}" "series~$((N - 1 - i))")
+	if [ -f "$CACHE/checkpatch-ok-$key" ]; then
+		result pass "checkpatch --strict ${PATCHES[$i]}: passed earlier on this patch text (key $key)"
+	elif stage "checkpatch --strict ${PATCHES[$i]}" checkpatch "${PATCHES[$i]}" "series~$((N - 1 - i))"; then
+		touch "$CACHE/checkpatch-ok-$key"
+	fi
 done
 
 # The existing AF_UNIX selftests, run on both kernels (scm_rights_denial_lsm
@@ -142,54 +158,59 @@ kernel_clean() {
 	return $bad
 }
 
-# Files a commit of the series touches; a warning in any of them fails its
-# build check.
-touched() { in_root git -C $SRC diff --name-only base "$1" | tr '\n' ' '; }
-no_new_warnings() {
-	local log=$1 f bad=0
-
-	for f in $(touched HEAD); do
-		if grep -E "^($SRC/)?$f:[0-9]+(:[0-9]+)?: (warning|error)|^ *--> ($SRC/)?$f:" "$log"; then
-			bad=1
-		fi
-	done
-	return $bad
-}
 # Recompile the series' own sources in net/unix, so that their warnings are
-# seen even when an earlier build compiled them (ccache replays the
-# warnings of a cached C object). Touching shared files such as
-# rust/helpers/helpers.c would rebuild the whole kernel crate.
+# seen again (ccache replays the warnings of a cached C object). Needed
+# only when the O= directory does not hold a build that passed the warning
+# check ($OUTBASE/KIND.clean): otherwise make recompiles every file whose
+# inputs changed, and the others had no warning. Touching shared files
+# such as rust/helpers/helpers.c would rebuild the whole kernel crate.
 touch_series() {
 	local f
 
+	[ -f "$ROOT$OUTBASE/$1.clean" ] && return 0
 	for f in $(touched HEAD); do
-		case $f in net/unix/*.c | net/unix/*.rs | net/unix/*/*.rs) touch "$ROOT$SRC/$f" ;; esac
+		case $f in net/unix/*.c | net/unix/*.rs) touch "$ROOT$SRC/$f" ;; esac
 	done
 }
+# build_checked KIND KEY: build, then check for warnings in the files the
+# series changes; the verdict is kept under KEY either way.
 build_checked() {
-	touch_series
-	"$TOP/ci/build.sh" "$@" && no_new_warnings "$CACHE/build-$1.log"
+	local kind=$1 key=$2
+
+	touch_series "$kind"
+	"$TOP/ci/build.sh" "$kind" || return 1
+	if no_new_warnings "$CACHE/build-$kind.log" >"$CACHE/build-bad-$key"; then
+		rm -f "$CACHE/build-bad-$key"
+		touch "$CACHE/build-ok-$key" "$ROOT$OUTBASE/$kind.clean"
+		return 0
+	fi
+	cat "$CACHE/build-bad-$key"
+	return 1
 }
 
 # A build is keyed by what it reads (lib.sh: build_key): the tree of the
-# commit without Documentation/, the selftests and MAINTAINERS, the
-# configuration, the toolchain and these scripts. A key that passed the
-# build check once is not built again, but for the kernel that is booted:
-# its O= directory must hold that very build ($OUTBASE/KIND.built).
-# Each check says whether it built, and the key.
+# commit without the files no kernel build reads, the configuration, the
+# toolchain and the scripts that build and judge it. A key checked once is
+# not built again (its warnings, if it had any, are shown again), but for
+# the kernel that is booted: its O= directory must hold that very build
+# ($OUTBASE/KIND.built). Each check says whether it built, and the key.
 o_holds() { [ "$(cat "$ROOT$OUTBASE/$1.built" 2>/dev/null)" = "$2" ]; }
 # kbuild NAME KIND COMMIT [boot]: the build check of KIND from COMMIT.
 kbuild() {
 	local name=$1 kind=$2 commit=$3 boot=${4:-} key
 
-	key=$(build_key "$kind" "$commit")
+	key=$(build_key "$kind" "$commit") || { result fail "$name: no build key"; return 1; }
+	if [ -f "$CACHE/build-bad-$key" ]; then
+		result fail "$name: warnings, found earlier on this tree (key $key)"
+		sed 's/^/    /' "$CACHE/build-bad-$key"
+		return 1
+	fi
 	if [ -f "$CACHE/build-ok-$key" ] && { [ -z "$boot" ] || o_holds "$kind" "$key"; }; then
 		result pass "$name: cached, checked earlier on this tree (key $key)"
 		return 0
 	fi
 	in_root git -C $SRC checkout -q "$commit" || { result fail "$name: checkout $commit"; return 1; }
-	stage "$name: built (key $key)" build_checked "$kind" &&
-		touch "$CACHE/build-ok-$key"
+	stage "$name: built (key $key)" build_checked "$kind" "$key"
 }
 
 # The fast first stage: User-Mode Linux runs kernel code at native speed,
@@ -212,16 +233,17 @@ kunit_tap() {
 		sed -n '/# Subtest: unix_mcast/,/^ok [0-9]* unix_mcast/p' |
 		sed -n 's/^    //p'
 }
-TIP=$(in_root git -C $SRC rev-parse series)
+TIP=$(in_root git -C $SRC rev-parse series) || { result fail "no branch series"; summary; }
 kbuild "User-Mode Linux kernel (ARCH=um, SMP, CONFIG_UNIX_MULTICAST=y)" uml "$TIP" boot || summary
 fatal "build selftests (User-Mode Linux headers)" uml_selftests
 fatal "boot User-Mode Linux and run KUnit and mcast_test" \
 	"$TOP/ci/uml.sh" 600 uml.mcast_test=/build/guest/uml/mcast_test
 R=$ROOT/build/results-uml
 F0=$FAIL
-count_tap uml.kunit <(kunit_tap "$R/dmesg.txt")
+kunit_tap "$R/dmesg.txt" >"$R/kunit.tap"
+count_tap uml.kunit "$R/kunit.tap"
 count_tap uml.mcast_test "$R/uml.mcast_test.tap"
-fatal "User-Mode Linux kernel silent: no WARNING, BUG or lockdep report" kernel_clean "$R"
+fatal "User-Mode Linux kernel silent: no WARNING or BUG report" kernel_clean "$R"
 [ "$FAIL" = "$F0" ] || summary
 
 # Every prefix builds (bisectable), with CONFIG_UNIX_MULTICAST=y; the last
@@ -230,7 +252,7 @@ fatal "User-Mode Linux kernel silent: no WARNING, BUG or lockdep report" kernel_
 # once.
 declare -A SAME
 for i in $(seq 1 "$N"); do
-	commit=$(in_root git -C $SRC rev-parse "series~$((N - i))")
+	commit=$(in_root git -C $SRC rev-parse "series~$((N - i))") || { result fail "no commit series~$((N - i))"; summary; }
 	key=$(build_key debug "$commit")
 	name="patches 1-$i build (CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings)"
 	if [ "$i" = "$N" ]; then
@@ -246,10 +268,41 @@ for i in $(seq 1 "$N"); do
 		[ "$i" = "$N" ] && DEBUG_OK=1
 	fi
 done
-in_root git -C $SRC checkout -q series
+fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
 stage "make rustfmtcheck" in_root make -s -C $SRC O=$OUTBASE/debug LLVM=-$LLVM_VER rustfmtcheck
 kbuild "kernel builds with CONFIG_UNIX_MULTICAST=n" nomcast "$TIP" boot && NOMCAST_OK=1
-in_root git -C $SRC checkout -q series
+fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
+
+# The key of a boot: the kernel image, the programs (NAME=PROGRAM[+ARG...])
+# and the guest script it runs, and its arguments.
+boot_key() {
+	local kind=$1 spec prog
+
+	shift
+	{
+		echo "$kind $*"
+		cat "$ROOT$OUTBASE/$kind/arch/x86/boot/bzImage" "$TOP/ci/guest.sh" "$TOP/ci/boot.sh"
+		for spec in "$@"; do
+			prog=${spec#*=}
+			cat "$ROOT${prog%%+*}"
+		done
+	} | sha256sum | cut -c1-16
+}
+# boot_saved KEY KIND LIMIT ARGS...: boot.sh, unless the results kept under
+# KEY are in place already.
+boot_saved() {
+	[ -f "$CACHE/boot-$1/complete" ] && return 0
+	shift
+	"$TOP/ci/boot.sh" "$@"
+}
+# Keep the results of a boot under KEY; only results that passed every
+# check are kept, so that a failure is never replayed.
+boot_keep() {
+	local d=$CACHE/boot-$1
+
+	[ -f "$d/complete" ] && return 0
+	rm -rf "$d.tmp" && cp -a "$ROOT/build/results" "$d.tmp" && mv "$d.tmp" "$d"
+}
 
 if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" selftests debug; then
 	M=/build/guest/debug/mcast
@@ -283,7 +336,8 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 		stage "benchmark quick mode: 10 listeners, every mode and size" \
 			bench_ok "$R/mcast_bench.tap" "$R/guest.txt"
 		# KUnit tests of the Rust core ran at boot.
-		count_tap kunit <(kunit_tap "$R/dmesg.txt")
+		kunit_tap "$R/dmesg.txt" >"$R/kunit.tap"
+		count_tap kunit "$R/kunit.tap"
 		stage "debug kernel silent: no WARNING, BUG, KASAN, lockdep or kmemleak report" kernel_clean
 	fi
 fi
@@ -293,12 +347,24 @@ if [ -n "${NOMCAST_OK:-}" ] && stage "build selftests (CONFIG_UNIX_MULTICAST=n h
 	for p in $AF_UNIX_PROGS; do
 		args="$args nomcast.af_unix.$p=/build/guest/nomcast/af_unix/$p"
 	done
-	if stage "boot CONFIG_UNIX_MULTICAST=n kernel and run the selftests" "$TOP/ci/boot.sh" nomcast 1200 $args; then
+	# This kernel does not contain the series' core: after a change to
+	# the core it is the same image, and the same programs give the same
+	# experiment; its results are then those of the earlier boot.
+	key=$(boot_key nomcast $args)
+	name="boot CONFIG_UNIX_MULTICAST=n kernel and run the selftests"
+	if [ -f "$CACHE/boot-$key/complete" ]; then
+		name="$name: results of an earlier boot of this same kernel image and programs (key $key)"
+		rm -rf "$ROOT/build/results"
+		cp -a "$CACHE/boot-$key" "$ROOT/build/results"
+	fi
+	if stage "$name" boot_saved "$key" nomcast 1200 $args; then
 		R=$ROOT/build/results
+		F0=$FAIL
 		for spec in $args; do
 			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
 		done
 		stage "CONFIG_UNIX_MULTICAST=n kernel silent" kernel_clean
+		[ "$FAIL" != "$F0" ] || boot_keep "$key"
 	fi
 fi
 
