@@ -52,18 +52,35 @@ key=$(build_key "$kind" HEAD)
 	die "the source tree $SRC has changes that are not committed: its build would not be the build of a commit"
 rm -f "$ROOT$out.built" "$ROOT$out.clean"
 
-log "configuring the $kind kernel"
-# The fresh config replaces .config only if it differs, so that an
-# unchanged config does not cause a rebuild.
-in_root sh -ec "
-	mkdir -p $out/cfg
-	$MAKE -s KCONFIG_CONFIG=cfg/new $base
-	cd $SRC
-	scripts/kconfig/merge_config.sh -m -O $out $out/cfg/new $frags
-	mv $out/.config $out/cfg/new
-	$MAKE -s KCONFIG_CONFIG=cfg/new olddefconfig
-	cmp -s $out/cfg/new $out/.config || cp $out/cfg/new $out/.config
-" >"$blog" 2>&1 || fail_log "configure $kind kernel" "$blog"
+# What the configuration is made from: the base target, the fragments, the
+# tree's Kconfig files and the scripts they call, and the toolchain (Kconfig
+# probes the compilers). Configuring costs about 20 s (three make runs, each
+# probing the toolchain); an O= directory whose configuration was made from
+# the same inputs keeps it.
+cfgkey=$({
+	echo "$kind $base $(toolchain)"
+	in_root sh -c "cat $frags"
+	in_root git -C $SRC ls-tree -r --full-tree HEAD | awk -F'\t' '
+		$2 ~ /(^|\/)Kconfig[^\/]*$/ || $2 ~ /^scripts\// { print }'
+} | sha256sum | cut -c1-16)
+if [ -f "$ROOT$out/.config" ] && [ "$(cat "$ROOT$out/cfg/key" 2>/dev/null)" = "$cfgkey" ]; then
+	log "the $kind kernel's configuration was made from the same inputs (key $cfgkey)"
+else
+	rm -f "$ROOT$out/cfg/key"
+	log "configuring the $kind kernel"
+	# The fresh config replaces .config only if it differs, so that an
+	# unchanged config does not cause a rebuild.
+	in_root sh -ec "
+		mkdir -p $out/cfg
+		$MAKE -s KCONFIG_CONFIG=cfg/new $base
+		cd $SRC
+		scripts/kconfig/merge_config.sh -m -O $out $out/cfg/new $frags
+		mv $out/.config $out/cfg/new
+		$MAKE -s KCONFIG_CONFIG=cfg/new olddefconfig
+		cmp -s $out/cfg/new $out/.config || cp $out/cfg/new $out/.config
+		echo $cfgkey >$out/cfg/key
+	" >"$blog" 2>&1 || fail_log "configure $kind kernel" "$blog"
+fi
 
 # Every option the fragments ask for (the last word on a symbol counts, as
 # in merge_config.sh) must have survived olddefconfig.

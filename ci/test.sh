@@ -106,10 +106,10 @@ selftests() {
 	progs=$AF_UNIX_PROGS
 	in_root sh -ec "
 		rm -rf $dst && mkdir -p $dst/mcast $dst/af_unix
-		make -s -C $SRC/tools/testing/selftests/af_unix_mcast \
+		make -s -j$(nproc) -C $SRC/tools/testing/selftests/af_unix_mcast \
 			KHDR_INCLUDES='-isystem $OUTBASE/$kind/usr/include' OUTPUT=$dst/mcast \
 			all
-		make -s -C $SRC/tools/testing/selftests/net/af_unix \
+		make -s -j$(nproc) -C $SRC/tools/testing/selftests/net/af_unix \
 			KHDR_INCLUDES='-isystem $OUTBASE/$kind/usr/include' OUTPUT=$dst/af_unix \
 			TEST_GEN_FILES= TEST_GEN_PROGS='$progs' \
 			\$(echo '$progs' | sed 's|\([a-z_]*\)|$dst/af_unix/\1|g')
@@ -222,7 +222,7 @@ uml_selftests() {
 
 	in_root sh -ec "
 		rm -rf $dst && mkdir -p $dst
-		make -s -C $SRC/tools/testing/selftests/af_unix_mcast \
+		make -s -j$(nproc) -C $SRC/tools/testing/selftests/af_unix_mcast \
 			KHDR_INCLUDES='-isystem $OUTBASE/uml/usr/include' OUTPUT=$dst \
 			$dst/mcast_test
 	"
