@@ -10,16 +10,13 @@ PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio kmod python3
 git perl rustc rust-src rustfmt rust-clippy bindgen libclang-$LLVM_VER-dev
 llvm-$LLVM_VER clang-$LLVM_VER lld-$LLVM_VER qemu-system-x86 virtme-ng udev systemd-sysv busybox-static
 iproute2 procps gnuplot-nox sudo python3-ply python3-git ccache"
-STAMP_VER=3
+STAMP_VER=2
 
 # The guest boots this root under virtme-ng, whose init waits for udev's
-# coldplug and runs systemd-tmpfiles if it finds it; under software
-# emulation the stock udev rules cost about 12 s of every boot, and
-# systemd-tmpfiles 10 s. The guest needs only the default rules (device node
-# modes, and the /dev/virtio-ports links virtme-init looks for): mask the
-# others. Nothing in the guest needs the directories tmpfiles would create:
-# divert it out of virtme-init's way.
-guest_trim() {
+# coldplug; under software emulation the stock rules cost about 12 s of
+# every boot. The guest needs only the default rules (device node modes,
+# and the /dev/virtio-ports links virtme-init looks for): mask the others.
+guest_udev_rules() {
 	local f
 
 	mkdir -p "$ROOT/etc/udev/rules.d"
@@ -27,8 +24,6 @@ guest_trim() {
 		[ "${f##*/}" = 50-udev-default.rules ] && continue
 		ln -sfn /dev/null "$ROOT/etc/udev/rules.d/${f##*/}"
 	done
-	in_root dpkg-divert --local --rename --divert /usr/bin/systemd-tmpfiles.aum \
-		--add /usr/bin/systemd-tmpfiles >/dev/null
 }
 
 stamp=$ROOT/.aum-root-ready
@@ -43,7 +38,7 @@ if [ -f "$ROOT/.aum-debootstrap-done" ]; then
 		in_root apt-get update &&
 		in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $PKGS
 	} >>"$blog" 2>&1 || fail_log "build root packages" "$blog"
-	guest_trim
+	guest_udev_rules
 	echo "$STAMP_VER $PKGS" >"$stamp"
 	exit 0
 fi
@@ -84,7 +79,7 @@ touch "$ROOT/.aum-debootstrap-done"
 	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 		-t trixie-backports "$BASE_PKG=$BASE_VERSION"
 } >>"$blog" 2>&1 || fail_log "build root packages" "$blog"
-guest_trim
+guest_udev_rules
 
 echo "$STAMP_VER $PKGS" >"$stamp"
 log "build root ready"
