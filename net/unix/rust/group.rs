@@ -16,6 +16,12 @@ use kernel::{
     sync::{aref::ARef, Arc, Mutex},
 };
 
+/// The most members a group has: every member's clone of a datagram takes a
+/// reference to its shared data, and `skb_shinfo()->dataref` counts them in
+/// 16 bits (`SKB_DATAREF_SHIFT`); the other half of that range is left to
+/// the other users of the datagram. A join beyond it fails with `ENOBUFS`.
+pub(crate) const MAX_MEMBERS: usize = 1 << 15;
+
 /// One member of a group.
 pub(crate) struct Member {
     sk: ARef<Sock>,
@@ -69,8 +75,10 @@ pub(crate) struct Death {
 /// of a joining or leaving socket (see `registry.rs`), and before a member's
 /// `unix_state_lock()` (taken by the C primitives). Nothing that waits on a
 /// filesystem, or on another group, runs under it: a group is created and
-/// bound before it is locked. What runs under it: the member array's growth
-/// (doubling, so once per doubling of the group), and a send's fan-out.
+/// bound before it is locked, and the member array grows into arrays
+/// allocated with the lock dropped. What runs under it: moving the members
+/// into a larger array (once per doubling of the group), and a send's
+/// fan-out.
 ///
 /// # Invariants
 ///
@@ -135,34 +143,58 @@ impl Group {
         Ok(grp)
     }
 
-    /// Adds `sk` as a member. The member array grows (doubling, so rarely)
-    /// under the group's lock; nothing fails once `sk` is a member.
+    /// Adds `sk` as a member. When the member array is full, larger arrays
+    /// are allocated with the group's lock dropped (an allocation may enter
+    /// reclaim, and every member's close() takes that lock), and the members
+    /// are moved into them once it is taken again; nothing fails once `sk`
+    /// is a member.
     pub(crate) fn add(&self, sk: &Sock, flags: u32) -> Result<Added> {
-        let mut guard = self.inner.lock();
-        let inner = &mut *guard;
-        if inner.file.is_none() {
-            return Ok(Added::Dead);
-        }
-        let n = inner.members.len() + 1;
-        if inner.members.capacity() < n {
-            inner.members.reserve(n, GFP_KERNEL_ACCOUNT)?;
-        }
-        // By the type invariant `scratch` is empty here.
-        if inner.scratch.capacity() < n {
+        let mut spare: Option<(KVVec<Member>, KVVec<(SkbClone, usize)>)> = None;
+        loop {
+            let mut guard = self.inner.lock();
+            let inner = &mut *guard;
+            if inner.file.is_none() {
+                return Ok(Added::Dead);
+            }
+            let n = inner.members.len() + 1;
+            if n > MAX_MEMBERS {
+                return Err(ENOBUFS);
+            }
+            if inner.members.capacity() < n {
+                match spare.take() {
+                    Some((members, scratch)) if members.capacity() >= n => {
+                        // By the type invariant `scratch` is empty here.
+                        let old = core::mem::replace(&mut inner.members, members);
+                        for m in old {
+                            // Cannot fail: the new array is larger.
+                            inner.members.push_within_capacity(m).map_err(|_| ENOMEM)?;
+                        }
+                        inner.scratch = scratch;
+                    }
+                    _ => {
+                        // Double the array, so that this happens once per
+                        // doubling of the group.
+                        let cap = n.max(inner.members.capacity() * 2).min(MAX_MEMBERS);
+                        drop(guard);
+                        spare = Some((
+                            KVVec::with_capacity(cap, GFP_KERNEL_ACCOUNT)?,
+                            KVVec::with_capacity(cap, GFP_KERNEL_ACCOUNT)?,
+                        ));
+                        continue;
+                    }
+                }
+            }
+            let member = Member {
+                sk: sk.into(),
+                flags,
+            };
+            // Cannot fail: there is room.
             inner
-                .scratch
-                .reserve(inner.members.capacity(), GFP_KERNEL_ACCOUNT)?;
+                .members
+                .push_within_capacity(member)
+                .map_err(|_| ENOMEM)?;
+            return Ok(Added::Yes);
         }
-        let member = Member {
-            sk: sk.into(),
-            flags,
-        };
-        // Cannot fail: there is room.
-        inner
-            .members
-            .push_within_capacity(member)
-            .map_err(|_| ENOMEM)?;
-        Ok(Added::Yes)
     }
 
     /// Removes `sk` from the members and wakes the senders waiting for its

@@ -285,6 +285,8 @@ FIXTURE_SETUP(fuse)
 	int fd, ctl[2], note[2];
 	char opts[128];
 
+	self->ctl = -1;
+	self->note = -1;
 	self->sh = mmap(NULL, sizeof(*self->sh), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->sh);
@@ -299,6 +301,19 @@ FIXTURE_SETUP(fuse)
 		TH_LOG("/dev/fuse: %s (CONFIG_FUSE_FS=y is needed)",
 		       strerror(errno));
 	}
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=%u,group_id=%u", fd, getuid(),
+		 getgid());
+	ASSERT_EQ(0, mount("fuse", self->dir, "fuse", MS_NOSUID | MS_NODEV,
+			   opts)) {
+		TH_LOG("mount fuse: %s", strerror(errno));
+	}
+	self->mounted = true;
+	/* The daemon starts only now: until the mount has attached the
+	 * connection to it, /dev/fuse polls as POLLERR, and a daemon that
+	 * polled it then would take that for an aborted connection and exit
+	 * before reading FUSE_INIT (the mount queues it and does not wait).
+	 */
 	ASSERT_EQ(0, pipe(ctl));
 	ASSERT_EQ(0, pipe(note));
 	self->daemon = fork();
@@ -312,18 +327,10 @@ FIXTURE_SETUP(fuse)
 	close(note[1]);
 	self->ctl = ctl[1];
 	self->note = note[0];
-	snprintf(opts, sizeof(opts),
-		 "fd=%d,rootmode=40000,user_id=%u,group_id=%u", fd, getuid(),
-		 getgid());
-	ASSERT_EQ(0, mount("fuse", self->dir, "fuse", MS_NOSUID | MS_NODEV,
-			   opts)) {
-		TH_LOG("mount fuse: %s", strerror(errno));
-	}
 	/* Only the daemon holds /dev/fuse: when it closes it, or dies, the
 	 * connection is aborted.
 	 */
 	close(fd);
-	self->mounted = true;
 	self->conn = fuse_conn(self->dir);
 }
 
@@ -356,7 +363,9 @@ static void abort_fuse(struct __test_metadata *_metadata,
 		TH_LOG("no fusectl abort file (connection %u): closing /dev/fuse only",
 		       self->conn);
 	}
-	close(self->ctl);
+	if (self->ctl >= 0)
+		close(self->ctl);
+	self->ctl = -1;
 	if (self->daemon > 0 && wait_for(self->daemon, ABORT_TIMEOUT) == -1) {
 		kill(self->daemon, SIGKILL);
 		wait_for(self->daemon, ABORT_TIMEOUT);

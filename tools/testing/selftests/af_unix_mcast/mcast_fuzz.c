@@ -1935,6 +1935,16 @@ static void on_alarm(int sig)
 	_exit(3);
 }
 
+/* Killed by the kselftest runner's timeout (SIGTERM) or by ^C: the sysctls
+ * are restored, as at exit.
+ */
+static void on_term(int sig)
+{
+	restore_sysctls();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void usage_exit(const char *p)
 {
 	fprintf(stderr,
@@ -1982,6 +1992,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
 	printf("TAP version 13\n1..%lu\n", nseeds);
 	if (netns && unshare(CLONE_NEWNET)) {
 		printf("Bail out! unshare(CLONE_NEWNET): %s\n", strerror(errno));

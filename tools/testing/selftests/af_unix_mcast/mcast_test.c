@@ -889,31 +889,41 @@ TEST_F(mcast, unbound_members_and_groups_independent)
 		unlink(a2.sun_path);
 }
 
+/* Changes net.unix.max_memberships, and restores it before judging, so that
+ * a failed check does not leave the system with the lowered limit.
+ */
 TEST_F(mcast, membership_limit)
 {
 	struct sockaddr_un a[5];
 	socklen_t l[5];
-	int m = dgram(), fd, i;
+	int m = dgram(), fd, i, joined = 0, ret, err;
+	bool restored, left_file = false;
 	char old[16] = {};
 
 	fd = open("/proc/sys/net/unix/max_memberships", O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_LT(0, read(fd, old, sizeof(old) - 1));
-	ASSERT_EQ(64, atoi(old));
-	ASSERT_EQ(1, pwrite(fd, "4", 1, 0));
 	for (i = 0; i < 5; i++)
 		l[i] = mcast_new_addr(&a[i], "", variant->abstract);
+	ASSERT_EQ(1, pwrite(fd, "4", 1, 0));
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, mcast_join(m, &a[i], l[i], 0));
-	ASSERT_EQ(-1, mcast_join(m, &a[4], l[4], 0));
-	ASSERT_EQ(ENOBUFS, errno);
+		joined += !mcast_join(m, &a[i], l[i], 0);
+	ret = mcast_join(m, &a[4], l[4], 0);
+	err = errno;
 	if (!variant->abstract)
-		ASSERT_EQ(-1, access(a[4].sun_path, F_OK));
-	ASSERT_EQ((ssize_t)strlen(old), pwrite(fd, old, strlen(old), 0));
+		left_file = !access(a[4].sun_path, F_OK);
+	restored = pwrite(fd, old, strlen(old), 0) == (ssize_t)strlen(old);
 	close(fd);
 	close(m);
 	for (i = 0; i < 5 && !variant->abstract; i++)
 		unlink(a[i].sun_path);
+	ASSERT_TRUE(restored);
+	/* The contract's default. */
+	ASSERT_EQ(64, atoi(old));
+	ASSERT_EQ(4, joined);
+	ASSERT_EQ(-1, ret);
+	ASSERT_EQ(ENOBUFS, err);
+	ASSERT_FALSE(left_file);
 }
 
 TEST_F(mcast, clones_charged_to_sender)
