@@ -39,6 +39,9 @@ impl Member {
     }
 }
 
+/// The clones of the datagram being sent, with their member's index.
+type Scratch = KVVec<(SkbClone, usize)>;
+
 /// The state of a group that its lock protects.
 ///
 /// # Invariants
@@ -56,8 +59,7 @@ struct GroupInner {
     /// the peer of sockets connected to it).
     charge: Option<Charge>,
     members: KVVec<Member>,
-    /// The clones of the datagram being sent, with their member's index.
-    scratch: KVVec<(SkbClone, usize)>,
+    scratch: Scratch,
 }
 
 /// What a group left when it died, to drop once its lock is released: its
@@ -102,11 +104,7 @@ pub(crate) enum Added {
 }
 
 impl Group {
-    fn new(
-        charge: Charge,
-        members: KVVec<Member>,
-        scratch: KVVec<(SkbClone, usize)>,
-    ) -> impl PinInit<Self, Error> {
+    fn new(charge: Charge, members: KVVec<Member>, scratch: Scratch) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             inner <- new_mutex!(GroupInner {
                 file: None,
@@ -149,7 +147,7 @@ impl Group {
     /// are moved into them once it is taken again; nothing fails once `sk`
     /// is a member.
     pub(crate) fn add(&self, sk: &Sock, flags: u32) -> Result<Added> {
-        let mut spare: Option<(KVVec<Member>, KVVec<(SkbClone, usize)>)> = None;
+        let mut spare: Option<(KVVec<Member>, Scratch)> = None;
         loop {
             let mut guard = self.inner.lock();
             let inner = &mut *guard;

@@ -134,11 +134,14 @@ impl Sock {
     }
 
     /// Whether `self` may join the group whose socket is `group`: the checks
-    /// of `connect()`ing to it (LSMs: `security_unix_may_send()`). `EAGAIN`
-    /// if that socket was released meanwhile.
-    pub(crate) fn may_join(&self, group: &Sock) -> Result {
+    /// of `connect()`ing to it (LSMs: `security_unix_may_send()`), and for a
+    /// `blocking` membership the group's policy (`EPERM`: the current task
+    /// has neither the effective uid of the group's creator nor
+    /// `CAP_NET_ADMIN` in its network namespace). `EAGAIN` if that socket was
+    /// released meanwhile.
+    pub(crate) fn may_join(&self, group: &Sock, blocking: bool) -> Result {
         // SAFETY: Both are live sockets.
-        to_result(unsafe { bindings::unix_mcast_may_join(self.as_ptr(), group.as_ptr()) })
+        to_result(unsafe { bindings::unix_mcast_may_join(self.as_ptr(), group.as_ptr(), blocking) })
     }
 
     /// Whether `self` may send to `member` (LSMs).

@@ -1947,4 +1947,84 @@ TEST(lsm_denies_member)
 	close(s);
 }
 
+/*
+ * Who may hold senders back: "A blocking membership needs the effective uid
+ * of the group's creator, or CAP_NET_ADMIN in the user namespace that owns
+ * the group's network namespace; anyone else who may join a group joins it
+ * drop-when-full, and a join that asks for a blocking membership fails with
+ * EPERM." Root creates a group; an unprivileged child may join it only
+ * drop-when-full, also as root of a user namespace of its own; it may join
+ * its own group blocking, and root (CAP_NET_ADMIN) may too.
+ */
+TEST(blocking_membership_policy)
+{
+	struct sockaddr_un a, b;
+	socklen_t la = mcast_new_addr(&a, "policy", true);
+	socklen_t lb = mcast_new_addr(&b, "policy-own", true);
+	int m = dgram(), r = dgram(), s = dgram(), ready[2], go[2], status;
+	char buf[8], c;
+	pid_t pid;
+
+	ASSERT_EQ(0, mcast_join(m, &a, la, 0));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int u = dgram(), v = dgram(), w = dgram();
+
+		close(ready[0]);
+		close(go[1]);
+		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(1);
+		if (mcast_join(u, &a, la, 0) != -1 || errno != EPERM)
+			_exit(2);
+		if (mcast_join(u, &a, la, UNIX_MREQ_NO_LOOP) != -1 ||
+		    errno != EPERM)
+			_exit(3);
+		if (mcast_join(u, &a, la, UNIX_MREQ_DROP_WHEN_FULL))
+			_exit(4);
+		/* It is a member: its own datagram reaches it. */
+		if (sendto(w, "u", 1, 0, (struct sockaddr *)&a, la) != 1 ||
+		    recv_now(u, buf, sizeof(buf)) != 1)
+			_exit(5);
+		/* The creator of its own group. */
+		if (mcast_join(v, &b, lb, 0))
+			_exit(6);
+		/* Capabilities in a user namespace of its own are not
+		 * capabilities in the group's network namespace.
+		 */
+		close(u);
+		u = dgram();
+		if (unshare(CLONE_NEWUSER))
+			_exit(7);
+		if (mcast_join(u, &a, la, 0) != -1 || errno != EPERM)
+			_exit(8);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(9);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1)) {
+		waitpid(pid, &status, 0);
+		TH_LOG("the unprivileged child failed at step %d",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+	/* CAP_NET_ADMIN in the group's network namespace. */
+	ASSERT_EQ(0, mcast_join(r, &b, lb, 0));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(1, sendto(s, "a", 1, 0, (struct sockaddr *)&a, la));
+	ASSERT_EQ(1, recv_now(m, buf, sizeof(buf)));
+	close(m);
+	close(r);
+	close(s);
+	close(ready[0]);
+	close(go[1]);
+}
+
 TEST_HARNESS_MAIN
