@@ -65,16 +65,16 @@ t1=$(date +%s)
 bad=0
 for i in $(seq 1 "$N"); do
 	l=$(grep -E "^(PASS|FAIL): patches 1-$i build" "$out")
+	# The prefix whose build this one shares, if any.
+	j=$(printf '%s\n' "$l" | sed -n 's/.*same kernel sources as patches 1-\([0-9]*\).*/\1/p')
 	case $l in
 	*": built "*) got=built ;;
 	*": cached, "*) got=reused ;;
-	*"same kernel sources as patches 1-"*)
-		got="same sources as $(printf '%s\n' "$l" | sed -n 's/.*same kernel sources as patches \(1-[0-9]*\).*/\1/p')" ;;
 	*) got="?" ;;
 	esac
+	[ -n "$j" ] && got="same sources as 1-$j"
 	want=reused
 	[ "$kernel" = 1 ] && [ "$i" -ge "$K" ] && want="built or same sources as a rebuilt one"
-	j=$(printf '%s\n' "$l" | sed -n 's/.*same kernel sources as patches 1-\([0-9]*\).*/\1/p')
 	if [ "$want" = reused ]; then
 		# Unchanged: cached, or the same sources as an unchanged prefix.
 		{ [ "$got" = reused ] || { [ -n "$j" ] && { [ "$kernel" = 0 ] || [ "$j" -lt "$K" ]; }; }; } ||
