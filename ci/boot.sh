@@ -38,9 +38,13 @@ mkdir -p "$results" "$ROOT/build/guest"
 cp "$TOP/ci/guest.sh" "$ROOT/build/guest/guest.sh"
 echo "$accel" >"$ROOT/build/guest/accel"
 set +e
+# The programs go in a file: virtme-ng passes the command on the kernel's
+# command line, whose 2048 bytes a long list would overflow (virtme-init
+# then finds no command and waits at a shell).
+echo "$*" >"$ROOT/build/guest/args-$kind"
 in_root timeout --kill-after=30 "$limit" vng --run "$out" "${opts[@]}" --cpus 2 --memory 2G \
 	--rwdir $RES --append "panic_on_warn=0 oops=panic" \
-	--exec "AUM_RESULTS=$RES sh /build/guest/guest.sh $*" >"$vlog" 2>&1 </dev/null
+	--exec "AUM_RESULTS=$RES sh /build/guest/guest.sh \$(cat /build/guest/args-$kind)" >"$vlog" 2>&1 </dev/null
 rc=$?
 set -e
 if [ $rc = 124 ] || [ $rc = 137 ]; then

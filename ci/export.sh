@@ -11,7 +11,7 @@ branch=${1:-mcast}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-in_root sh -ec "cd $SRC && git format-patch -q --cover-letter --no-signature \
+in_root sh -ec "cd $SRC && git format-patch -q --cover-letter --no-signature --subject-prefix='PATCH v2' \
 	--base=base -o /tmp/aum-export base..$branch && \
 	rm -rf /tmp/aum-export-done && mv /tmp/aum-export /tmp/aum-export-done"
 cp "$ROOT"/tmp/aum-export-done/*.patch "$tmp/"

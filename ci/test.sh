@@ -72,6 +72,8 @@ checkpatch() {
 		ign=--ignore=FILE_PATH_CHANGES
 	fi
 	out=$(in_root sh -c "cd $SRC && perl scripts/checkpatch.pl --strict $ign --showfile /aum/patches/$1")
+	# Its CamelCase cache would make the source tree unclean to build.sh.
+	rm -f "$ROOT$SRC"/.checkpatch-camelcase.*
 	printf '%s\n' "$out"
 	printf '%s\n' "$out" | grep -q '^total: 0 errors, 0 warnings, 0 checks'
 }
@@ -217,6 +219,10 @@ kbuild() {
 # so the KUnit tests of the Rust core and the contract selftests fail here
 # in seconds, before the emulated boot of the debug kernel. A failure ends
 # the run.
+# The contract tests, the LSM tests, the stuck-filesystem test and the
+# uapi test (which is also the proof that <linux/unix_mcast.h> compiles
+# with <sys/socket.h> and <sys/un.h>).
+UML_PROGS="mcast_test mcast_lsm mcast_fuse mcast_uapi"
 uml_selftests() {
 	local dst=/build/guest/uml
 
@@ -224,7 +230,7 @@ uml_selftests() {
 		rm -rf $dst && mkdir -p $dst
 		make -s -j$(nproc) -C $SRC/tools/testing/selftests/af_unix_mcast \
 			KHDR_INCLUDES='-isystem $OUTBASE/uml/usr/include' OUTPUT=$dst \
-			$dst/mcast_test
+			\$(echo '$UML_PROGS' | sed 's|\([a-z_]*\)|$dst/\1|g')
 	"
 }
 # The KUnit results of the Rust core, from a kernel log.
@@ -236,13 +242,15 @@ kunit_tap() {
 TIP=$(in_root git -C $SRC rev-parse series) || { result fail "no branch series"; summary; }
 kbuild "User-Mode Linux kernel (ARCH=um, SMP, CONFIG_UNIX_MULTICAST=y)" uml "$TIP" boot || summary
 fatal "build selftests (User-Mode Linux headers)" uml_selftests
-fatal "boot User-Mode Linux and run KUnit and mcast_test" \
-	"$TOP/ci/uml.sh" 600 uml.mcast_test=/build/guest/uml/mcast_test
+fatal "boot User-Mode Linux and run KUnit and the contract selftests" \
+	"$TOP/ci/uml.sh" 600 $(for p in $UML_PROGS; do printf 'uml.%s=/build/guest/uml/%s ' $p $p; done)
 R=$ROOT/build/results-uml
 F0=$FAIL
 kunit_tap "$R/dmesg.txt" >"$R/kunit.tap"
 count_tap uml.kunit "$R/kunit.tap"
-count_tap uml.mcast_test "$R/uml.mcast_test.tap"
+for p in $UML_PROGS; do
+	count_tap uml.$p "$R/uml.$p.tap"
+done
 fatal "User-Mode Linux kernel silent: no WARNING or BUG report" kernel_clean "$R"
 [ "$FAIL" = "$F0" ] || summary
 
@@ -309,7 +317,8 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 	# The contract tests, the memory bounds, the fuzzer's fixed seeds, the
 	# stress test, and the contract and stress tests under injected
 	# allocation failures.
-	args="mcast_test=$M/mcast_test mcast_memory=$M/mcast_memory"
+	args="mcast_test=$M/mcast_test mcast_lsm=$M/mcast_lsm mcast_fuse=$M/mcast_fuse"
+	args="$args mcast_uapi=$M/mcast_uapi mcast_memory=$M/mcast_memory"
 	args="$args mcast_fuzz=$M/mcast_fuzz+-n+${AUM_FUZZ_SEEDS:-20}"
 	args="$args mcast_stress=$M/mcast_stress+-d+${AUM_STRESS_SECONDS:-60}"
 	args="$args fault.mcast_fault=sh+$M/fault.sh+$M/mcast_fault"

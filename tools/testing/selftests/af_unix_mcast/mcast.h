@@ -9,11 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <linux/un.h>
-
-#ifndef SOL_UNIX
-#define SOL_UNIX 288
-#endif
+#include <sys/un.h>
+#include <linux/unix_mcast.h>	/* SOL_UNIX, the options, struct unix_mreq */
 
 /* Fill @addr with @name: a path, or an abstract name if @name[0] is '\0'
  * (then @len bytes of @name count). Returns the address length.
@@ -53,15 +50,29 @@ static inline socklen_t mcast_new_addr(struct sockaddr_un *addr,
 	return mcast_addr(addr, name, 0);
 }
 
+/* Fill @mreq for @addr of @len bytes: umr_family and umr_path hold the
+ * first @len bytes of the struct sockaddr_un (no more than it has; a larger
+ * @len is passed on in umr_addrlen for the kernel to refuse), the rest and
+ * umr_reserved are zero.
+ */
+static inline void mcast_mreq(struct unix_mreq *mreq,
+			      const struct sockaddr_un *addr, socklen_t len,
+			      unsigned int flags)
+{
+	size_t n = len < sizeof(*addr) ? len : sizeof(*addr);
+
+	memset(mreq, 0, sizeof(*mreq));
+	memcpy((char *)mreq + offsetof(struct unix_mreq, umr_family), addr, n);
+	mreq->umr_addrlen = len;
+	mreq->umr_flags = flags;
+}
+
 static inline int mcast_join(int fd, const struct sockaddr_un *addr,
 			     socklen_t len, unsigned int flags)
 {
-	struct unix_mreq mreq = {
-		.umr_addr = *addr,
-		.umr_addrlen = len,
-		.umr_flags = flags,
-	};
+	struct unix_mreq mreq;
 
+	mcast_mreq(&mreq, addr, len, flags);
 	return setsockopt(fd, SOL_UNIX, UNIX_ADD_MEMBERSHIP, &mreq,
 			  sizeof(mreq));
 }

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mcast_fuzz: a deterministic, model-checked fuzzer for AF_UNIX multicast
- * groups (Documentation/networking/af_unix_multicast.rst).
+ * groups (Documentation/networking/af_unix_multicast.rst), as series v2
+ * changes it: struct unix_mreq of <linux/unix_mcast.h> with umr_reserved,
+ * groups whose address is free as soon as they die (a join takes over a
+ * stale socket file), leaves that find a group by its join-time address
+ * once its path is gone, and disconnects that keep group datagrams.
  *
  * For every seed a sequence of operations is generated up front: socket,
- * close, bind, unlink, join and leave in both option forms with random flags
- * and lengths, sendto, connect and send with random sizes and flags, recv,
+ * close, bind, unlink, join and leave in both option forms with random flags,
+ * reserved fields and lengths, sendto, connect and send with random sizes
+ * and flags, recv,
  * shutdown, SO_RXQ_OVFL, sysctl changes and garbage option values and
  * addresses; now and then an operation runs in a forked child on the sockets
  * it inherited. The operations run against the kernel and, in lockstep,
@@ -29,16 +34,21 @@
  * Not modelled, so not generated: blocking sends and receives, SO_SNDTIMEO
  * and signals, concurrent senders, the send buffer's limit (a send that
  * could come near it is skipped, on both sides), credentials, SCM_RIGHTS,
- * socket filters, permissions, network namespaces, and send and receive on
- * stream sockets (skipped; their bind, connect, join and close are checked).
+ * socket filters, permissions, LSMs and Landlock, network namespaces, the
+ * limit on groups (user.max_unix_mcast_groups: ENOSPC, never near), and
+ * send and receive on stream sockets (skipped; their bind, connect, join and
+ * close are checked). Two corners the v2 contract leaves open are skipped
+ * too (see m_disconnect_unsure() and m_mcast()).
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,11 +56,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "mcast.h"
+#include <linux/unix_mcast.h>	/* not <linux/un.h>: v2 moved the uapi */
 
 #define NSLOT		6	/* socket slots */
 #define NNAME		4	/* A0 A1: abstract names, P0 P1: paths */
@@ -70,6 +80,14 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define QLEN_PATH	"/proc/sys/net/unix/max_dgram_qlen"
 #define MM_PATH		"/proc/sys/net/unix/max_memberships"
+
+/* The layout the model reads option values with. */
+static_assert(sizeof(struct unix_mreq) == MREQ_LEN, "unix_mreq size");
+static_assert(offsetof(struct unix_mreq, umr_family) == 0 &&
+	      offsetof(struct unix_mreq, umr_reserved) == SUN_LEN_MAX &&
+	      offsetof(struct unix_mreq, umr_addrlen) == 112 &&
+	      offsetof(struct unix_mreq, umr_flags) == 116,
+	      "unix_mreq layout");
 
 enum {
 	OP_SOCKET, OP_CLOSE, OP_BIND, OP_UNLINK, OP_JOIN, OP_LEAVE, OP_SENDTO,
@@ -114,6 +132,7 @@ struct op {
 	uint8_t name;
 	uint8_t amode;
 	uint8_t form;		/* join form, socket type, sysctl */
+	uint16_t resv;		/* umr_reserved */
 	uint32_t flags;		/* umr_flags or msg flags */
 	int32_t len;		/* payload, buffer, optlen, optname, value */
 };
@@ -188,13 +207,16 @@ static int g_cur_op = -1;
 /* What the runs reached: results per op kind, and model events. */
 enum {
 	EV_GSEND, EV_CLONE, EV_GAGAIN, EV_DROP, EV_SHUTSKIP, EV_NOLOOP,
-	EV_GROUP, EV_GDIE, EV_RESET, EV_AUTOBIND, EV_NR
+	EV_GROUP, EV_GDIE, EV_RESET, EV_AUTOBIND, EV_TAKEOVER, EV_BYADDR,
+	EV_KEPT, EV_UNSURE, EV_NR
 };
 
 static const char *const ev_name[EV_NR] = {
 	"group sends", "clones", "group EAGAIN", "drop-when-full drops",
 	"shut-down members skipped", "no-loop skips", "groups created",
-	"groups gone", "ECONNRESET", "autobinds",
+	"groups gone", "ECONNRESET", "autobinds", "stale files taken over",
+	"leaves by join address", "group datagrams kept on disconnect",
+	"ops skipped as the contract leaves them open",
 };
 
 static unsigned long cov[OP_NR][136], ev[EV_NR];
@@ -229,6 +251,7 @@ struct mobj {
 struct mmsg {
 	uint32_t id;
 	uint16_t len;
+	bool grp;		/* a group's clone, not a unicast datagram */
 	int from;
 	uint32_t drops;
 };
@@ -246,6 +269,12 @@ struct mslot {
 	struct mmsg q[MAXQ];
 };
 
+/* An address as an option value gave it: its first len bytes. */
+struct maddr {
+	int len;
+	unsigned char b[SUN_LEN_MAX];
+};
+
 struct mgroup {
 	bool live;
 	int obj;
@@ -253,6 +282,7 @@ struct mgroup {
 	int n;
 	int mslot[NSLOT];
 	uint32_t mflags[NSLOT];
+	struct maddr jaddr[NSLOT];	/* each member's address at its join */
 };
 
 struct mfile {
@@ -320,7 +350,7 @@ static bool m_full(const struct mslot *s)
 	return !(s->shut & 1) && s->qn > s->qlim;
 }
 
-static void m_enqueue(int slot, uint32_t id, int len, int from)
+static void m_enqueue(int slot, uint32_t id, int len, int from, bool grp)
 {
 	struct mslot *s = &M.s[slot];
 	struct mmsg *m;
@@ -333,6 +363,7 @@ static void m_enqueue(int slot, uint32_t id, int len, int from)
 	m->id = id;
 	m->len = len;
 	m->from = from;
+	m->grp = grp;
 	m->drops = s->rxq ? s->drops : 0;
 	M.o[from].outstanding++;
 }
@@ -350,6 +381,27 @@ static void m_purge(int slot)
 {
 	while (M.s[slot].qn)
 		m_pop(slot);
+}
+
+/* Discards the unicast datagrams queued to @slot and keeps its group
+ * datagrams, in their order (v2: "connect() elsewhere and the death of its
+ * peer discard only the unicast datagrams ..., never group datagrams").
+ */
+static void m_purge_unicast(int slot)
+{
+	struct mslot *s = &M.s[slot];
+	int n = s->qn;
+	struct mmsg m;
+
+	while (n--) {
+		m = s->q[s->qhead];
+		m_pop(slot);
+		if (!m.grp)
+			continue;
+		EV(EV_KEPT);
+		s->q[(s->qhead + s->qn++) % MAXQ] = m;
+		M.o[m.from].outstanding++;
+	}
 }
 
 static struct mfile *m_file(const struct cname *n)
@@ -438,23 +490,56 @@ static void m_group_remove(struct mgroup *g, int slot)
 		(g->n - i - 1) * sizeof(g->mslot[0]));
 	memmove(&g->mflags[i], &g->mflags[i + 1],
 		(g->n - i - 1) * sizeof(g->mflags[0]));
+	memmove(&g->jaddr[i], &g->jaddr[i + 1],
+		(g->n - i - 1) * sizeof(g->jaddr[0]));
 	if (--g->n == 0) {
+		/* v2: its address is free at once. An abstract name is found
+		 * through live groups only; a path keeps a socket file whose
+		 * holder is dead, which bind() refuses, connect() and sendto()
+		 * find refused, and a join takes over (m_mcast()).
+		 */
 		EV(EV_GDIE);
 		g->live = false;
 		M.o[g->obj].alive = false;
 	}
 }
 
-/* unix_dgram_disconnected() */
+static bool m_old_peer_back(int slot, int old)
+{
+	return M.o[old].alive && M.o[old].kind == K_SOCK &&
+	       M.s[M.o[old].slot].peer == M.s[slot].obj;
+}
+
+/* True if the disconnect of @slot from @old is one the v2 contract leaves
+ * open: the queue holds only group datagrams, which v2 keeps, and the old
+ * peer is connected back. Upstream reports ECONNRESET to the old peer when
+ * the queue was not empty ("messages are lost"); whether v2 still does when
+ * nothing is discarded is not said. The op is skipped on both sides.
+ */
+static bool m_disconnect_unsure(int slot, int old)
+{
+	const struct mslot *s = &M.s[slot];
+	int i;
+
+	if (!s->qn || !m_old_peer_back(slot, old))
+		return false;
+	for (i = 0; i < s->qn; i++)
+		if (!s->q[(s->qhead + i) % MAXQ].grp)
+			return false;
+	EV(EV_UNSURE);
+	return true;
+}
+
+/* unix_dgram_disconnected(), v2: the queued unicast datagrams go, the group
+ * datagrams stay. With unicast datagrams discarded (m_disconnect_unsure()
+ * excludes the other case), the old peer gets ECONNRESET as upstream.
+ */
 static void m_disconnected(int slot, int old)
 {
-	int me = M.s[slot].obj;
-
 	if (!M.s[slot].qn)
 		return;
-	m_purge(slot);
-	if (M.o[old].alive && M.o[old].kind == K_SOCK &&
-	    M.s[M.o[old].slot].peer == me) {
+	m_purge_unicast(slot);
+	if (m_old_peer_back(slot, old)) {
 		EV(EV_RESET);
 		M.s[M.o[old].slot].err = ECONNRESET;
 	}
@@ -548,13 +633,15 @@ static void prepare(const struct op *op, struct inputs *in)
 		return;
 	in->optname = op->kind == OP_JOIN ? UNIX_ADD_MEMBERSHIP :
 					    UNIX_DROP_MEMBERSHIP;
-	memcpy(&in->mreq.umr_addr, in->a.b, sizeof(in->mreq.umr_addr));
+	/* umr_family and umr_path: the layout of a struct sockaddr_un. */
+	memcpy(&in->mreq.umr_family, in->a.b, SUN_LEN_MAX);
+	in->mreq.umr_reserved = op->resv;
 	in->mreq.umr_addrlen = in->a.len;
 	in->mreq.umr_flags = op->flags;
 	in->optval = &in->mreq;
 	in->optkind = PTR_OK;
 	in->optlen = MREQ_LEN;
-	in->raw = (const unsigned char *)&in->mreq.umr_addr;
+	in->raw = (const unsigned char *)&in->mreq;
 	switch (op->form) {
 	case JF_PLAIN:
 		in->optval = in->a.ptr;
@@ -675,7 +762,7 @@ static long m_bind(int slot, const struct inputs *in)
 	return 0;
 }
 
-static long m_connect(int slot, const struct inputs *in)
+static long m_connect(int slot, const struct inputs *in, bool *skip)
 {
 	struct mslot *s = &M.s[slot];
 	const struct abuf *a = &in->a;
@@ -712,6 +799,10 @@ static long m_connect(int slot, const struct inputs *in)
 		other = -1;
 	}
 	old = s->peer;
+	if (old >= 0 && old != other && m_disconnect_unsure(slot, old)) {
+		*skip = true;
+		return 0;
+	}
 	s->peer = other;
 	if (old >= 0 && old != other)
 		m_disconnected(slot, old);
@@ -797,7 +888,7 @@ static long m_send(const struct op *op, int slot, const struct inputs *in,
 				continue;
 			}
 			EV(EV_CLONE);
-			m_enqueue(g->mslot[i], op->id, in->paylen, me);
+			m_enqueue(g->mslot[i], op->id, in->paylen, me, true);
 		}
 		return in->paylen;
 	}
@@ -814,7 +905,7 @@ static long m_send(const struct op *op, int slot, const struct inputs *in,
 		*skip = true;
 		return 0;
 	}
-	m_enqueue(i, op->id, in->paylen, me);
+	m_enqueue(i, op->id, in->paylen, me, false);
 	return in->paylen;
 }
 
@@ -853,15 +944,41 @@ static long m_recv(const struct op *op, int slot, struct res *e)
 	return err;
 }
 
-static long m_mcast(int slot, const struct inputs *in)
+/* The group of @slot's one membership whose join-time address is, byte for
+ * byte, the @len bytes at @b; NULL if none; *@many if more than one.
+ */
+static struct mgroup *m_joined_as(int slot, const unsigned char *b, int len,
+				  bool *many)
+{
+	struct mgroup *found = NULL;
+	int i, k;
+
+	*many = false;
+	for (i = 0; i < MAXGRP; i++) {
+		struct mgroup *g = &M.g[i];
+
+		k = g->live ? m_member(g, slot) : -1;
+		if (k < 0 || g->jaddr[k].len != len ||
+		    memcmp(g->jaddr[k].b, b, len))
+			continue;
+		if (found)
+			*many = true;
+		found = g;
+	}
+	return found;
+}
+
+static long m_mcast(int slot, const struct inputs *in, bool *skip)
 {
 	struct mslot *s = &M.s[slot];
 	bool add = in->optname == UNIX_ADD_MEMBERSHIP;
 	const struct sockaddr_un *sun;
-	struct mgroup *g = NULL;
+	struct mgroup *g = NULL, *j;
+	struct mfile *f;
 	uint32_t flags = 0;
 	int len, h, i, o;
 	struct cname n;
+	bool many;
 
 	if (in->optlen < 0)
 		return -EINVAL;
@@ -874,17 +991,25 @@ static long m_mcast(int slot, const struct inputs *in)
 		return -EFAULT;
 	if (s->type != SOCK_DGRAM)
 		return -EINVAL;
+	/* optlen == sizeof(struct unix_mreq): the mreq form; any other optlen
+	 * <= 110: a plain struct sockaddr_un of optlen bytes; else EINVAL.
+	 */
 	len = in->optlen;
 	if (in->optlen == MREQ_LEN) {
 		const struct unix_mreq *mr = (const void *)in->raw;
 
+		/* v2: "EINVAL: umr_reserved != 0" */
+		if (mr->umr_reserved)
+			return -EINVAL;
 		len = mr->umr_addrlen > 4096 ? 4096 : mr->umr_addrlen;
 		flags = mr->umr_flags;
 	}
 	if (len <= 2 || len > SUN_LEN_MAX)
 		return -EINVAL;
-	/* The contract: UNIX_DROP_MEMBERSHIP ignores umr_flags. */
-	if (add && (flags & ~MREQ_FLAGS))
+	/* v2: "umr_flags with unknown bits (join); umr_flags != 0 for
+	 * UNIX_DROP_MEMBERSHIP" fail with EINVAL (v1 ignored leave flags).
+	 */
+	if (flags & ~(add ? MREQ_FLAGS : 0u))
 		return -EINVAL;
 	sun = (const struct sockaddr_un *)in->raw;
 	if (sun->sun_family != AF_UNIX)
@@ -894,24 +1019,45 @@ static long m_mcast(int slot, const struct inputs *in)
 	h = m_lookup(&n, SOCK_DGRAM);
 	if (h >= 0 && M.o[h].kind == K_GROUP)
 		g = &M.g[M.o[h].gidx];
-	else if (h >= 0 || h == -EPROTOTYPE)
-		return add ? -EADDRINUSE : -ENOENT;
 
 	if (!add) {
-		if (!g)
-			return -ENOENT;
-		if (m_member(g, slot) < 0)
-			return -EINVAL;
-		m_group_remove(g, slot);
-		return 0;
+		/* v2: "the address is resolved as for joining; if it does not
+		 * resolve to a group the socket is a member of, the address
+		 * given at join time is matched byte for byte against the
+		 * socket's memberships. ... ENOENT if nothing matches and no
+		 * group is at the address; EINVAL if a group is there but the
+		 * socket is not a member of it."
+		 */
+		if (g && m_member(g, slot) >= 0) {
+			m_group_remove(g, slot);
+			return 0;
+		}
+		j = m_joined_as(slot, in->raw, len, &many);
+		if (many) {
+			/* Joined twice with these bytes (a path unlinked
+			 * and joined again): which one leaves is not said.
+			 */
+			EV(EV_UNSURE);
+			*skip = true;
+			return 0;
+		}
+		if (j) {
+			EV(EV_BYADDR);
+			m_group_remove(j, slot);
+			return 0;
+		}
+		return g ? -EINVAL : -ENOENT;
 	}
+	/* "A path that a live socket is bound to is never taken: EADDRINUSE"
+	 * (a stream socket's path: EPROTOTYPE from the lookup).
+	 */
+	if (!g && (h >= 0 || h == -EPROTOTYPE))
+		return -EADDRINUSE;
 	if (g && m_member(g, slot) >= 0)
 		return -EALREADY;
 	if (m_count(slot) >= M.mm)
 		return -ENOBUFS;
 	if (!g) {
-		if (!n.abs && m_file(&n))
-			return -EADDRINUSE;
 		for (i = 0; i < MAXGRP && M.g[i].live; i++)
 			;
 		if (i == MAXGRP) {
@@ -928,11 +1074,24 @@ static long m_mcast(int slot, const struct inputs *in)
 		M.o[o].gidx = i;
 		M.o[o].bound = true;
 		M.o[o].name = n;
-		if (!n.abs)
+		/* v2: "if the path holds a socket file that no live socket
+		 * is bound to, the joiner removes it ... and binds the new
+		 * group there" (the lookup found it: ECONNREFUSED). We run
+		 * as root in our own directory: we may remove it.
+		 */
+		f = n.abs ? NULL : m_file(&n);
+		if (f) {
+			EV(EV_TAKEOVER);
+			f->holder = o;
+		} else if (!n.abs) {
 			m_mkfile(&n, o);
+		}
 	}
 	g->mslot[g->n] = slot;
-	g->mflags[g->n++] = flags;
+	g->mflags[g->n] = flags;
+	g->jaddr[g->n].len = len;
+	memcpy(g->jaddr[g->n].b, in->raw, len);
+	g->n++;
 	return 0;
 }
 
@@ -980,6 +1139,9 @@ static void model_op(const struct op *op, const struct inputs *in,
 			m_close(op->slot);
 		break;
 	case OP_UNLINK:
+		/* Removes the name only: a group bound there keeps its
+		 * members, who can still leave it by their join address.
+		 */
 		m_canon(in->a.b, in->a.len, &n);
 		f = m_file(&n);
 		if (f)
@@ -1006,7 +1168,7 @@ static void model_op(const struct op *op, const struct inputs *in,
 			r = m_bind(op->slot, in);
 			break;
 		case OP_CONNECT:
-			r = m_connect(op->slot, in);
+			r = m_connect(op->slot, in, skip);
 			break;
 		case OP_SENDTO:
 		case OP_SEND:
@@ -1017,7 +1179,7 @@ static void model_op(const struct op *op, const struct inputs *in,
 			break;
 		case OP_JOIN:
 		case OP_LEAVE:
-			r = m_mcast(op->slot, in);
+			r = m_mcast(op->slot, in, skip);
 			break;
 		case OP_SHUTDOWN:
 			if (op->len < SHUT_RD || op->len > SHUT_RDWR)
@@ -1225,6 +1387,10 @@ static void fmt_op(const struct op *op, char *b, size_t sz)
 		fmt_addr(op, a, sizeof(a));
 		if (op->form == JF_PLAIN)
 			snprintf(b + n, sz - n, " %s plain", a);
+		else if (op->form == JF_MREQ && op->resv)
+			snprintf(b + n, sz - n,
+				 " %s mreq flags=%#x reserved=%#x", a,
+				 op->flags, op->resv);
 		else if (op->form == JF_MREQ)
 			snprintf(b + n, sz - n, " %s mreq flags=%#x", a,
 				 op->flags);
@@ -1498,10 +1664,17 @@ static int gen_amode(int kind)
 	return AM_BADFAM + rn(AM_NR - AM_BADFAM);
 }
 
-static uint32_t gen_mreq_flags(void)
+static uint32_t gen_mreq_flags(bool leave)
 {
 	static const uint32_t bad[] = { 4, 5, 8, 0x80000000u, ~0u };
+	static const uint32_t bad_leave[] = {
+		UNIX_MREQ_DROP_WHEN_FULL, UNIX_MREQ_NO_LOOP, MREQ_FLAGS, 4, ~0u,
+	};
 	unsigned int r = rn(100);
+
+	/* A leave takes none (v2: EINVAL otherwise): now and then some. */
+	if (leave)
+		return r < 6 ? bad_leave[rn(5)] : 0;
 
 	if (r < 40)
 		return 0;
@@ -1527,6 +1700,7 @@ static void gen_op(struct op *op, uint32_t id)
 	};
 	static const int badlen[] = { 0, 1, 2, 111, 119, 121, 4096, -1 };
 	static const int badopt[] = { 0, 3, 99 };
+	static const uint16_t resv[] = { 1, 0x100, 0xffff };
 	static const int qlens[] = { 0, 1, 2, 3, 5, 10 };
 	static const int mms[] = { 0, 1, 2, 3, 4, 64, 64, 64 };
 	unsigned int total = 0, r, k;
@@ -1581,7 +1755,10 @@ static void gen_op(struct op *op, uint32_t id)
 		r = rn(100);
 		op->form = r < 40 ? JF_PLAIN : r < 94 ? JF_MREQ :
 			   r < 98 ? JF_BADLEN : JF_BADOPT;
-		op->flags = gen_mreq_flags();
+		op->flags = gen_mreq_flags(k == OP_LEAVE);
+		/* umr_reserved must be zero (v2: EINVAL otherwise). */
+		if (op->form == JF_MREQ && rn(100) < 4)
+			op->resv = resv[rn(3)];
 		if (op->form == JF_BADLEN)
 			op->len = badlen[rn(8)];
 		if (op->form == JF_BADOPT)
@@ -1758,6 +1935,16 @@ static void on_alarm(int sig)
 	_exit(3);
 }
 
+/* Killed by the kselftest runner's timeout (SIGTERM) or by ^C: the sysctls
+ * are restored, as at exit.
+ */
+static void on_term(int sig)
+{
+	restore_sysctls();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void usage_exit(const char *p)
 {
 	fprintf(stderr,
@@ -1805,6 +1992,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
 	printf("TAP version 13\n1..%lu\n", nseeds);
 	if (netns && unshare(CLONE_NEWNET)) {
 		printf("Bail out! unshare(CLONE_NEWNET): %s\n", strerror(errno));

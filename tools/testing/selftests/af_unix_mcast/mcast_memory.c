@@ -9,6 +9,7 @@
  * - 1000 sockets, each at the membership limit (64 groups of 1000 members),
  *   take a bounded amount of memory and do not slow an unrelated unicast
  *   AF_UNIX pair by more than SLOWDOWN times.
+ * - A group has at most 32768 members.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +31,7 @@
 #define GROUPS 64		/* net.unix.max_memberships, the default */
 #define SLOWDOWN 1.5		/* unicast median round trip, after / before */
 #define MEMBERSHIP_BYTES 1024	/* memory per membership, at most */
+#define GROUP_MEMBERS 32768	/* members of one group, at most */
 
 static void more_files(struct __test_metadata *_metadata)
 {
@@ -209,6 +211,50 @@ TEST(sockets_at_membership_limit)
 		close(m[i]);
 	close(p[0]);
 	close(p[1]);
+	free(m);
+}
+
+/*
+ * A group has at most GROUP_MEMBERS members: each member's clone of a
+ * datagram takes a reference to its shared data, which skb_shinfo() counts
+ * in 16 bits. A join beyond the limit fails with ENOBUFS; the group keeps
+ * working, and has room again once a member leaves.
+ */
+TEST(group_member_limit)
+{
+	struct rlimit rl = { GROUP_MEMBERS + 256, GROUP_MEMBERS + 256 };
+	int *m = calloc(GROUP_MEMBERS + 1, sizeof(int)), s, i;
+	unsigned int flags = UNIX_MREQ_DROP_WHEN_FULL;
+	struct sockaddr_un a;
+	socklen_t len;
+	char buf[8];
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	len = group_addr(&a, 0);
+	for (i = 0; i <= GROUP_MEMBERS; i++) {
+		m[i] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		ASSERT_LE(0, m[i]);
+		if (i == GROUP_MEMBERS)
+			break;
+		ASSERT_EQ(0, mcast_join(m[i], &a, len, flags)) {
+			TH_LOG("join %d: %s", i, strerror(errno));
+		}
+	}
+	ASSERT_EQ(-1, mcast_join(m[GROUP_MEMBERS], &a, len, flags));
+	ASSERT_EQ(ENOBUFS, errno);
+	s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(1, sendto(s, "x", 1, 0, (struct sockaddr *)&a, len));
+	ASSERT_EQ(1, recv(m[0], buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(1, recv(m[GROUP_MEMBERS - 1], buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(-1, recv(m[GROUP_MEMBERS], buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, close(m[0]));
+	ASSERT_EQ(0, mcast_join(m[GROUP_MEMBERS], &a, len, flags));
+	for (i = 1; i <= GROUP_MEMBERS; i++)
+		close(m[i]);
+	close(s);
 	free(m);
 }
 

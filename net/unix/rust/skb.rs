@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Datagrams sent to a group, and their clones.
+
+use crate::sock::Sock;
+use core::{mem::ManuallyDrop, ptr::NonNull};
+use kernel::{bindings, prelude::*, types::Opaque};
+
+/// A datagram being sent to a group, built by `unix_dgram_sendmsg()`.
+///
+/// # Invariants
+///
+/// The `struct sk_buff` is a complete AF_UNIX datagram that the C caller
+/// owns, and neither frees nor changes while a `&Datagram` exists.
+#[repr(transparent)]
+pub(crate) struct Datagram(Opaque<bindings::sk_buff>);
+
+impl Datagram {
+    /// Borrows the datagram of `unix_dgram_sendmsg()`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a datagram built by `unix_dgram_sendmsg()`, that the
+    /// caller owns and neither frees nor changes for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a Self {
+        // SAFETY: `Datagram` is a transparent wrapper of `struct sk_buff`,
+        // and the caller keeps it for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Clones the datagram for `member`: the payload is shared, the clone is
+    /// charged to `sender`, and the member's socket filter applies to it.
+    /// `None` if the filter drops it, `ENOBUFS` if it cannot be allocated.
+    pub(crate) fn clone_for(&self, sender: &Sock, member: &Sock) -> Result<Option<SkbClone>> {
+        let mut clone = core::ptr::null_mut();
+        // SAFETY: `self` is a datagram of `sender`, and both sockets are
+        // live.
+        let err = unsafe {
+            bindings::unix_mcast_clone(self.0.get(), sender.as_ptr(), member.as_ptr(), &mut clone)
+        };
+        match err {
+            0 => {}
+            // Dropped by the member's socket filter.
+            e if e == EPERM.to_errno() => return Ok(None),
+            e => return Err(Error::from_errno(e)),
+        }
+        // INVARIANT: On success the clone is ours, and not queued.
+        Ok(NonNull::new(clone).map(SkbClone))
+    }
+}
+
+/// A clone of a datagram, made for one member and not queued yet.
+///
+/// A clone that is dropped rather than queued is freed, so that a send that
+/// fails part way leaks nothing.
+///
+/// # Invariants
+///
+/// `0` is a clone made by `unix_mcast_clone()`, owned by this, not queued.
+pub(crate) struct SkbClone(NonNull<bindings::sk_buff>);
+
+// SAFETY: An skb may be queued or freed from any thread.
+unsafe impl Send for SkbClone {}
+
+impl SkbClone {
+    /// Gives up ownership, to the C function that queues it.
+    pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
+        ManuallyDrop::new(self).0.as_ptr()
+    }
+}
+
+impl Drop for SkbClone {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the clone is ours, and not queued.
+        unsafe { bindings::unix_mcast_free_skb(self.0.as_ptr()) };
+    }
+}
