@@ -9,7 +9,7 @@ use crate::{
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
-    alloc::flags::GFP_KERNEL_ACCOUNT,
+    alloc::flags::{GFP_KERNEL_ACCOUNT, GFP_NOWAIT},
     ffi::c_long,
     new_mutex,
     prelude::*,
@@ -23,6 +23,7 @@ use kernel::{
 pub(crate) const MAX_MEMBERS: usize = 1 << 15;
 
 /// One member of a group.
+#[derive(Clone)]
 pub(crate) struct Member {
     sk: ARef<Sock>,
     flags: u32,
@@ -78,9 +79,12 @@ pub(crate) struct Death {
 /// `unix_state_lock()` (taken by the C primitives). Nothing that waits on a
 /// filesystem, or on another group, runs under it: a group is created and
 /// bound before it is locked, and the member array grows into arrays
-/// allocated with the lock dropped. What runs under it: moving the members
-/// into a larger array (once per doubling of the group), and a send's
-/// fan-out.
+/// allocated with the lock dropped, so a join or a leave allocates nothing
+/// under it. What runs under it: copying the members into a larger array
+/// (once per doubling of the group), and a send's fan-out, which still
+/// allocates its clones (`GFP_KERNEL`, so possibly with reclaim) and runs
+/// the members' filters and LSM checks under it; the next revision takes
+/// those out of it.
 ///
 /// # Invariants
 ///
@@ -144,7 +148,7 @@ impl Group {
     /// Adds `sk` as a member. When the member array is full, larger arrays
     /// are allocated with the group's lock dropped (an allocation may enter
     /// reclaim, and every member's close() takes that lock), and the members
-    /// are moved into them once it is taken again; nothing fails once `sk`
+    /// are copied into them once it is taken again; nothing fails once `sk`
     /// is a member.
     pub(crate) fn add(&self, sk: &Sock, flags: u32) -> Result<Added> {
         let mut spare: Option<(KVVec<Member>, Scratch)> = None;
@@ -158,19 +162,22 @@ impl Group {
             if n > MAX_MEMBERS {
                 return Err(ENOBUFS);
             }
-            if inner.members.capacity() < n {
+            if inner.members.capacity() < n || inner.scratch.capacity() < n {
                 match spare.take() {
-                    Some((members, scratch)) if members.capacity() >= n => {
-                        // By the type invariant `scratch` is empty here.
-                        let old = core::mem::replace(&mut inner.members, members);
-                        for m in old {
-                            // Cannot fail: the new array is larger.
-                            inner.members.push_within_capacity(m).map_err(|_| ENOMEM)?;
-                        }
+                    Some((mut members, scratch))
+                        if members.capacity() >= n && scratch.capacity() >= n =>
+                    {
+                        // The new array has room, so this does not
+                        // allocate; were it to fail, the group would keep
+                        // its old array and members.
+                        members.extend_from_slice(&inner.members, GFP_NOWAIT)?;
+                        inner.members = members;
+                        // By the type invariant the old `scratch` is empty.
                         inner.scratch = scratch;
                     }
-                    _ => {
-                        // Double the array, so that this happens once per
+                    too_small => {
+                        drop(too_small);
+                        // Double the arrays, so that this happens once per
                         // doubling of the group.
                         let cap = n.max(inner.members.capacity() * 2).min(MAX_MEMBERS);
                         drop(guard);

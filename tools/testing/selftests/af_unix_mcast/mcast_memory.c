@@ -32,6 +32,7 @@
 #define SLOWDOWN 1.5		/* unicast median round trip, after / before */
 #define MEMBERSHIP_BYTES 1024	/* memory per membership, at most */
 #define GROUP_MEMBERS 32768	/* members of one group, at most */
+#define BIG 100000		/* x GROUP_MEMBERS > INT_MAX / 2 */
 
 static void more_files(struct __test_metadata *_metadata)
 {
@@ -218,7 +219,8 @@ TEST(sockets_at_membership_limit)
  * A group has at most GROUP_MEMBERS members: each member's clone of a
  * datagram takes a reference to its shared data, which skb_shinfo() counts
  * in 16 bits. A join beyond the limit fails with ENOBUFS; the group keeps
- * working, and has room again once a member leaves.
+ * working, and has room again once a member leaves. At that size, a large
+ * datagram's charge is refused rather than overflowing the sender's count.
  */
 TEST(group_member_limit)
 {
@@ -227,7 +229,7 @@ TEST(group_member_limit)
 	unsigned int flags = UNIX_MREQ_DROP_WHEN_FULL;
 	struct sockaddr_un a;
 	socklen_t len;
-	char buf[8];
+	char buf[8], *big;
 
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
@@ -245,10 +247,26 @@ TEST(group_member_limit)
 	ASSERT_EQ(ENOBUFS, errno);
 	s = socket(AF_UNIX, SOCK_DGRAM, 0);
 	ASSERT_LE(0, s);
-	ASSERT_EQ(1, sendto(s, "x", 1, 0, (struct sockaddr *)&a, len));
+	/* Each clone is charged the datagram's size to the sender: a send
+	 * whose clones would charge it more than INT_MAX / 2 bytes fails with
+	 * ENOBUFS and reaches no one, and the sender's counters cannot
+	 * overflow (the kernel stays silent). MSG_DONTWAIT: the clones queued
+	 * to members that do not read fill the sender's buffer.
+	 */
+	big = calloc(1, BIG);
+	ASSERT_NE(NULL, big);
+	ASSERT_EQ(-1, sendto(s, big, BIG, MSG_DONTWAIT, (struct sockaddr *)&a,
+			     len));
+	ASSERT_EQ(ENOBUFS, errno);
+	free(big);
+	ASSERT_EQ(1, sendto(s, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&a, len));
 	ASSERT_EQ(1, recv(m[0], buf, sizeof(buf), MSG_DONTWAIT));
 	ASSERT_EQ(1, recv(m[GROUP_MEMBERS - 1], buf, sizeof(buf), MSG_DONTWAIT));
 	ASSERT_EQ(-1, recv(m[GROUP_MEMBERS], buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(EAGAIN, errno);
+	/* Only "x" reached the members. */
+	ASSERT_EQ(1, recv(m[1], buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(-1, recv(m[1], buf, sizeof(buf), MSG_DONTWAIT));
 	ASSERT_EQ(EAGAIN, errno);
 	ASSERT_EQ(0, close(m[0]));
 	ASSERT_EQ(0, mcast_join(m[GROUP_MEMBERS], &a, len, flags));

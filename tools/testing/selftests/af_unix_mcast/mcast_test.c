@@ -2018,8 +2018,12 @@ TEST(blocking_membership_policy)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* The child's datagram, then the parent's. */
 	ASSERT_EQ(1, sendto(s, "a", 1, 0, (struct sockaddr *)&a, la));
 	ASSERT_EQ(1, recv_now(m, buf, sizeof(buf)));
+	ASSERT_EQ('u', buf[0]);
+	ASSERT_EQ(1, recv_now(m, buf, sizeof(buf)));
+	ASSERT_EQ('a', buf[0]);
 	close(m);
 	close(r);
 	close(s);
