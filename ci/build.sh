@@ -6,9 +6,10 @@
 #
 # KIND is debug (the test kernel: KASAN, lockdep, kmemleak, fault
 # injection), nomcast (the debug kernel with CONFIG_UNIX_MULTICAST=n), bench (no
-# debug options), kcsan (the data-race detector) or uml (User-Mode Linux,
-# SMP, for the fast first stage of the tests and the in-kernel
-# microbenchmark). Each KIND has its own persistent O= directory, so
+# debug options), kcsan (the data-race detector), uml (User-Mode Linux,
+# SMP, for the fast first stage of the tests, the build of every prefix of
+# the series and the in-kernel microbenchmark) or umlnomcast (uml with
+# CONFIG_UNIX_MULTICAST=n). Each KIND has its own persistent O= directory, so
 # rebuilds are incremental, and the kernel's C objects go through ccache
 # (in $CCACHE, inside the build root), so that switching between trees
 # recompiles nothing that was compiled before. Rust objects and host
@@ -23,7 +24,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kind=${1:?usage: build.sh debug|nomcast|bench|kcsan|uml}
+kind=${1:?usage: build.sh debug|nomcast|bench|kcsan|uml|umlnomcast}
 shift
 frags="/aum/ci/vm.config /aum/Kconfig.fragment"
 base=allnoconfig
@@ -33,15 +34,29 @@ debug) frags="$frags /aum/ci/debug.config" ;;
 nomcast) frags="$frags /aum/ci/debug.config /aum/ci/nomcast.config" ;;
 bench) frags="$frags /aum/ci/bench.config" ;;
 kcsan) frags="$frags /aum/ci/kcsan.config" ;;
-uml) frags="/aum/Kconfig.fragment /aum/ci/uml.config" base=defconfig target=linux ;;
+uml) frags="/aum/Kconfig.fragment /aum/ci/uml.config" base=defconfig target="CLIPPY=1 linux" ;;
+umlnomcast)
+	frags="/aum/Kconfig.fragment /aum/ci/uml.config /aum/ci/nomcast.config"
+	base=defconfig target="CLIPPY=1 linux" seed=uml
+	;;
 *) die "unknown kernel kind $kind" ;;
 esac
 for f in "$@"; do frags="$frags /aum/$f"; done
 
 out=$OUTBASE/$kind
+# A kind that differs from another in a few options starts, on its first
+# build, from a copy of that kind's O= directory: make then rebuilds what
+# those options change (the objects that read them, and the Rust crates,
+# which see every option), not the whole kernel. Kbuild's paths into O=
+# are relative, so the copy is a build of its own.
+if [ -n "${seed:-}" ] && ! [ -e "$ROOT$out" ] && [ -f "$ROOT$OUTBASE/$seed/.config" ]; then
+	log "starting the $kind kernel's O= directory from a copy of $seed's"
+	rm -rf "$ROOT$out.tmp"
+	cp -a "$ROOT$OUTBASE/$seed" "$ROOT$out.tmp" && mv "$ROOT$out.tmp" "$ROOT$out"
+fi
 mkdir -p "$ROOT$out" "$ROOT$CCACHE"
 blog=$CACHE/build-$kind.log
-if [ "$kind" = uml ]; then
+if [ "$kind" = uml ] || [ "$kind" = umlnomcast ]; then
 	# User-Mode Linux is built with the host compiler, gcc.
 	MAKE="make -C $SRC O=$out ARCH=um CC='ccache gcc' -j$(nproc)"
 else

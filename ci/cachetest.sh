@@ -39,11 +39,13 @@ esac
 # The test judges what a run rebuilds, so the unchanged series must have
 # been checked and its last prefix built: run ci/test.sh first.
 for i in $(seq 1 "$N"); do
-	[ -f "$CACHE/build-ok-$(build_key debug "series~$((N - i))")" ] ||
+	[ -f "$CACHE/build-ok-$(build_key uml "series~$((N - i))")" ] ||
 		die "prefix $i of the unchanged series was not checked: run ci/test.sh first"
 done
-[ "$(cat "$ROOT$OUTBASE/debug.built" 2>/dev/null)" = "$(build_key debug series)" ] ||
-	die "the debug kernel's O= directory does not hold the unchanged series: run ci/test.sh first"
+for kind in uml debug; do
+	[ "$(cat "$ROOT$OUTBASE/$kind.built" 2>/dev/null)" = "$(build_key $kind series)" ] ||
+		die "the $kind kernel's O= directory does not hold the unchanged series: run ci/test.sh first"
+done
 log "changing one line of $file, folded into patch $K"
 
 # Restore the checkout's series, however this ends.

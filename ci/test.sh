@@ -250,10 +250,27 @@ kunit_tap() {
 		sed -n 's/^    //p'
 }
 TIP=$(in_root git -C $SRC rev-parse series) || { result fail "no branch series"; summary; }
-kbuild "User-Mode Linux kernel (ARCH=um, SMP, CONFIG_UNIX_MULTICAST=y)" uml "$TIP" boot || summary
+# Every prefix builds (bisectable), with CONFIG_UNIX_MULTICAST=y and
+# CLIPPY=1, as User-Mode Linux: one O= directory, the prefixes in order,
+# so that each build is an increment on the one before, and the last is
+# the kernel the first stage boots. Prefixes with the same key (the
+# selftest and documentation patches change no kernel source) are built
+# once; a prefix whose key was checked before is not built again.
+declare -A SAME
+for i in $(seq 1 "$N"); do
+	commit=$(in_root git -C $SRC rev-parse "series~$((N - i))") || { result fail "no commit series~$((N - i))"; summary; }
+	key=$(build_key uml "$commit")
+	name="patches 1-$i build (User-Mode Linux, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings)"
+	if [ -n "${SAME[$key]:-}" ] && { [ "$i" -lt "$N" ] || o_holds uml "$key"; }; then
+		result pass "$name: same kernel sources as patches 1-${SAME[$key]} (key $key)"
+		continue
+	fi
+	kbuild "$name" uml "$commit" "$([ "$i" = "$N" ] && echo boot)" && SAME[$key]=$i
+done
+[ -n "${SAME[$(build_key uml "$TIP")]:-}" ] || summary
 fatal "build selftests (User-Mode Linux headers)" uml_selftests
 fatal "boot User-Mode Linux and run KUnit and the contract selftests" \
-	"$TOP/ci/uml.sh" 600 $(for p in $UML_PROGS; do uml_spec $p; done)
+	"$TOP/ci/uml.sh" uml 600 $(for p in $UML_PROGS; do uml_spec $p; done)
 R=$ROOT/build/results-uml
 F0=$FAIL
 kunit_tap "$R/dmesg.txt" >"$R/kunit.tap"
@@ -264,63 +281,32 @@ done
 fatal "User-Mode Linux kernel silent: no WARNING or BUG report" kernel_clean "$R"
 [ "$FAIL" = "$F0" ] || summary
 
-# Every prefix builds (bisectable), with CONFIG_UNIX_MULTICAST=y; the last
-# one is the debug kernel that is booted. Prefixes with the same key (the
-# selftest and documentation patches change no kernel source) are built
-# once.
-declare -A SAME
-for i in $(seq 1 "$N"); do
-	commit=$(in_root git -C $SRC rev-parse "series~$((N - i))") || { result fail "no commit series~$((N - i))"; summary; }
-	key=$(build_key debug "$commit")
-	name="patches 1-$i build (CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings)"
-	if [ "$i" = "$N" ]; then
-		name="patches 1-$N build: debug kernel, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings"
+# The kernel without the feature, as User-Mode Linux (a few minutes to build
+# from a copy of the uml O= directory, seconds to boot): mcast_disabled and
+# the AF_UNIX selftests (the debug kernel runs those too, with the series).
+kbuild "kernel builds with CONFIG_UNIX_MULTICAST=n (User-Mode Linux)" umlnomcast "$TIP" boot && NOMCAST_OK=1
+fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
+if [ -n "${NOMCAST_OK:-}" ] && stage "build selftests (CONFIG_UNIX_MULTICAST=n headers)" selftests umlnomcast; then
+	args="nomcast.mcast_disabled=/build/guest/umlnomcast/mcast/mcast_disabled"
+	for p in $AF_UNIX_PROGS; do
+		args="$args nomcast.af_unix.$p=/build/guest/umlnomcast/af_unix/$p"
+	done
+	if stage "boot CONFIG_UNIX_MULTICAST=n kernel (User-Mode Linux) and run the selftests" \
+		"$TOP/ci/uml.sh" umlnomcast 600 $args; then
+		R=$ROOT/build/results-umlnomcast
+		for spec in $args; do
+			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
+		done
+		stage "CONFIG_UNIX_MULTICAST=n kernel silent" kernel_clean "$R"
 	fi
-	if [ -n "${SAME[$key]:-}" ] && { [ "$i" -lt "$N" ] || o_holds debug "$key"; }; then
-		result pass "$name: same kernel sources as patches 1-${SAME[$key]} (key $key)"
-		[ "$i" = "$N" ] && DEBUG_OK=1
-		continue
-	fi
-	if kbuild "$name" debug "$commit" "$([ "$i" = "$N" ] && echo boot)"; then
-		SAME[$key]=$i
-		[ "$i" = "$N" ] && DEBUG_OK=1
-	fi
-done
+fi
+
+# The debug kernel: the whole series, for the emulated boot that is the
+# final word (KASAN, lockdep, kmemleak, fault injection).
+kbuild "debug kernel build (patches 1-$N, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings)" debug "$TIP" boot &&
+	DEBUG_OK=1
 fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
 stage "make rustfmtcheck" in_root make -s -C $SRC O=$OUTBASE/debug LLVM=-$LLVM_VER rustfmtcheck
-kbuild "kernel builds with CONFIG_UNIX_MULTICAST=n" nomcast "$TIP" boot && NOMCAST_OK=1
-fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
-
-# The key of a boot: the kernel image, the programs (NAME=PROGRAM[+ARG...])
-# and the guest script it runs, and its arguments.
-boot_key() {
-	local kind=$1 spec prog
-
-	shift
-	{
-		echo "$kind $*"
-		cat "$ROOT$OUTBASE/$kind/arch/x86/boot/bzImage" "$TOP/ci/guest.sh" "$TOP/ci/boot.sh"
-		for spec in "$@"; do
-			prog=${spec#*=}
-			cat "$ROOT${prog%%+*}"
-		done
-	} | sha256sum | cut -c1-16
-}
-# boot_saved KEY KIND LIMIT ARGS...: boot.sh, unless the results kept under
-# KEY are in place already.
-boot_saved() {
-	[ -f "$CACHE/boot-$1/complete" ] && return 0
-	shift
-	"$TOP/ci/boot.sh" "$@"
-}
-# Keep the results of a boot under KEY; only results that passed every
-# check are kept, so that a failure is never replayed.
-boot_keep() {
-	local d=$CACHE/boot-$1
-
-	[ -f "$d/complete" ] && return 0
-	rm -rf "$d.tmp" && cp -a "$ROOT/build/results" "$d.tmp" && mv "$d.tmp" "$d"
-}
 
 if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" selftests debug; then
 	M=/build/guest/debug/mcast
@@ -358,32 +344,6 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 		kunit_tap "$R/dmesg.txt" >"$R/kunit.tap"
 		count_tap kunit "$R/kunit.tap"
 		stage "debug kernel silent: no WARNING, BUG, KASAN, lockdep or kmemleak report" kernel_clean
-	fi
-fi
-
-if [ -n "${NOMCAST_OK:-}" ] && stage "build selftests (CONFIG_UNIX_MULTICAST=n headers)" selftests nomcast; then
-	args="nomcast.mcast_disabled=/build/guest/nomcast/mcast/mcast_disabled"
-	for p in $AF_UNIX_PROGS; do
-		args="$args nomcast.af_unix.$p=/build/guest/nomcast/af_unix/$p"
-	done
-	# This kernel does not contain the series' core: after a change to
-	# the core it is the same image, and the same programs give the same
-	# experiment; its results are then those of the earlier boot.
-	key=$(boot_key nomcast $args)
-	name="boot CONFIG_UNIX_MULTICAST=n kernel and run the selftests"
-	if [ -f "$CACHE/boot-$key/complete" ]; then
-		name="$name: results of an earlier boot of this same kernel image and programs (key $key)"
-		rm -rf "$ROOT/build/results"
-		cp -a "$CACHE/boot-$key" "$ROOT/build/results"
-	fi
-	if stage "$name" boot_saved "$key" nomcast 1200 $args; then
-		R=$ROOT/build/results
-		F0=$FAIL
-		for spec in $args; do
-			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
-		done
-		stage "CONFIG_UNIX_MULTICAST=n kernel silent" kernel_clean
-		[ "$FAIL" != "$F0" ] || boot_keep "$key"
 	fi
 fi
 
