@@ -268,6 +268,7 @@ for i in $(seq 1 "$N"); do
 	kbuild "$name" uml "$commit" "$([ "$i" = "$N" ] && echo boot)" && SAME[$key]=$i
 done
 [ -n "${SAME[$(build_key uml "$TIP")]:-}" ] || summary
+fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
 fatal "build selftests (User-Mode Linux headers)" uml_selftests
 fatal "boot User-Mode Linux and run KUnit and the contract selftests" \
 	"$TOP/ci/uml.sh" uml 600 $(for p in $UML_PROGS; do uml_spec $p; done)
