@@ -251,7 +251,7 @@ kunit_tap() {
 }
 TIP=$(in_root git -C $SRC rev-parse series) || { result fail "no branch series"; summary; }
 # Every prefix builds (bisectable), with CONFIG_UNIX_MULTICAST=y and
-# CLIPPY=1, as User-Mode Linux: one O= directory, the prefixes in order,
+# no warnings, as User-Mode Linux: one O= directory, the prefixes in order,
 # so that each build is an increment on the one before, and the last is
 # the kernel the first stage boots. Prefixes with the same key (the
 # selftest and documentation patches change no kernel source) are built
@@ -260,7 +260,7 @@ declare -A SAME
 for i in $(seq 1 "$N"); do
 	commit=$(in_root git -C $SRC rev-parse "series~$((N - i))") || { result fail "no commit series~$((N - i))"; summary; }
 	key=$(build_key uml "$commit")
-	name="patches 1-$i build (User-Mode Linux, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings)"
+	name="patches 1-$i build (User-Mode Linux, CONFIG_UNIX_MULTICAST=y, no warnings)"
 	if [ -n "${SAME[$key]:-}" ] && { [ "$i" -lt "$N" ] || o_holds uml "$key"; }; then
 		result pass "$name: same kernel sources as patches 1-${SAME[$key]} (key $key)"
 		continue

@@ -13,6 +13,8 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# Loopback, as virtme-ng brings it up (net/af_unix/msg_oob compares with TCP).
+ip link set lo up
 # shellcheck disable=SC2046
 AUM_RESULTS=$(cat /build/guest/uml-results) sh /build/guest/guest.sh $(cat /build/guest/uml-args)
 sync
