@@ -3,7 +3,7 @@
 //! A group: its socket, its members, and the fan-out of a datagram.
 
 use crate::{
-    request::{Address, DROP_WHEN_FULL, NO_LOOP},
+    request::{self, Address, NO_LOOP},
     skb::{Datagram, SkbClone},
     sock::{same, Charge, GroupFile, Sock},
 };
@@ -31,7 +31,7 @@ pub(crate) struct Member {
 
 impl Member {
     fn blocking(&self) -> bool {
-        self.flags & DROP_WHEN_FULL == 0
+        request::blocking(self.flags)
     }
 
     /// Whether a datagram sent by `sender` is delivered to this member.
@@ -287,9 +287,10 @@ impl Group {
                 if sender.may_send(&m.sk).is_err() {
                     continue;
                 }
-                let clone = match skb.clone_for(sender, &m.sk) {
+                let clone = match skb.clone_for(sender, &m.sk, m.blocking()) {
                     Ok(Some(clone)) => clone,
-                    // Dropped by the member's socket filter.
+                    // Dropped by the member's socket filter, or by a
+                    // drop-when-full member whose receive buffer is full.
                     Ok(None) => continue,
                     Err(e) => {
                         scratch.clear();

@@ -24,7 +24,7 @@
 
 use crate::{
     group::{Added, Group},
-    request::{leave_index, Address, Request, Resolved, DROP_WHEN_FULL},
+    request::{blocking, leave_index, Address, Request, Resolved},
     sock::{same, Sock},
 };
 use kernel::{
@@ -199,7 +199,7 @@ impl Registry {
                     if mine.contains(&grp) {
                         return Err(EALREADY);
                     }
-                    match sk.may_join(&gsk, req.flags & DROP_WHEN_FULL == 0) {
+                    match sk.may_join(&gsk, blocking(req.flags)) {
                         Ok(()) => (grp, false),
                         // The group's socket was released after the lookup.
                         Err(e) if e == EAGAIN => continue,

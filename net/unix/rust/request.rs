@@ -21,6 +21,11 @@ pub(crate) const NO_LOOP: u32 = bindings::UNIX_MREQ_NO_LOOP;
 /// The membership flags userspace may set.
 pub(crate) const MREQ_FLAGS: u32 = DROP_WHEN_FULL | NO_LOOP;
 
+/// Whether a membership with `flags` holds senders back when it is full.
+pub(crate) fn blocking(flags: u32) -> bool {
+    flags & DROP_WHEN_FULL == 0
+}
+
 const RESERVED: usize = offset_of!(bindings::unix_mreq, umr_reserved);
 const ADDRLEN: usize = offset_of!(bindings::unix_mreq, umr_addrlen);
 const FLAGS: usize = offset_of!(bindings::unix_mreq, umr_flags);

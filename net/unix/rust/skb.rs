@@ -11,7 +11,8 @@ use kernel::{bindings, prelude::*, types::Opaque};
 /// # Invariants
 ///
 /// The `struct sk_buff` is a complete AF_UNIX datagram that the C caller
-/// owns, and neither frees nor changes while a `&Datagram` exists.
+/// prepared with `unix_mcast_dgram_begin()` and owns, and neither frees nor
+/// changes while a `&Datagram` exists.
 #[repr(transparent)]
 pub(crate) struct Datagram(Opaque<bindings::sk_buff>);
 
@@ -20,27 +21,43 @@ impl Datagram {
     ///
     /// # Safety
     ///
-    /// `ptr` must be a datagram built by `unix_dgram_sendmsg()`, that the
-    /// caller owns and neither frees nor changes for `'a`.
+    /// `ptr` must be a datagram built by `unix_dgram_sendmsg()` and prepared
+    /// with `unix_mcast_dgram_begin()`, that the caller owns and neither
+    /// frees nor changes for `'a`.
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a Self {
         // SAFETY: `Datagram` is a transparent wrapper of `struct sk_buff`,
         // and the caller keeps it for `'a`.
         unsafe { &*ptr.cast() }
     }
 
-    /// Clones the datagram for `member`: the payload is shared, the clone is
-    /// charged to `sender`, and the member's socket filter applies to it.
-    /// `None` if the filter drops it, `ENOBUFS` if it cannot be allocated.
-    pub(crate) fn clone_for(&self, sender: &Sock, member: &Sock) -> Result<Option<SkbClone>> {
+    /// Clones the datagram for `member`: the payload is shared, and the
+    /// member's socket filter applies to the clone. A `blocking` member's
+    /// clone is charged to `sender`, a drop-when-full member's to the
+    /// member's receive buffer. `None` if the filter drops it or, for a
+    /// drop-when-full member, that buffer is full (a drop of the member's),
+    /// `ENOBUFS` if it cannot be allocated or charged.
+    pub(crate) fn clone_for(
+        &self,
+        sender: &Sock,
+        member: &Sock,
+        blocking: bool,
+    ) -> Result<Option<SkbClone>> {
         let mut clone = core::ptr::null_mut();
-        // SAFETY: `self` is a datagram of `sender`, and both sockets are
-        // live.
+        // SAFETY: By the type invariant `self` is a prepared datagram, of
+        // `sender`, and both sockets are live.
         let err = unsafe {
-            bindings::unix_mcast_clone(self.0.get(), sender.as_ptr(), member.as_ptr(), &mut clone)
+            bindings::unix_mcast_clone(
+                self.0.get(),
+                sender.as_ptr(),
+                member.as_ptr(),
+                blocking,
+                &mut clone,
+            )
         };
         match err {
             0 => {}
-            // Dropped by the member's socket filter.
+            // Dropped by the member's socket filter, or by a full
+            // drop-when-full member.
             e if e == EPERM.to_errno() => return Ok(None),
             e => return Err(Error::from_errno(e)),
         }

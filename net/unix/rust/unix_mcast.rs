@@ -116,7 +116,8 @@ pub unsafe extern "C" fn unix_mcast_sendmsg(
 ) -> c_int {
     // SAFETY: The caller holds both sockets for the call.
     let (sk, group) = unsafe { (Sock::from_raw(sk), Sock::from_raw(group)) };
-    // SAFETY: The caller owns `skb` and keeps it unchanged for the call.
+    // SAFETY: The caller owns `skb`, prepared with `unix_mcast_dgram_begin()`,
+    // and keeps it unchanged for the call.
     let skb = unsafe { Datagram::from_raw(skb) };
     let Some(grp) = group.group() else {
         return EINVAL.to_errno();

@@ -2,14 +2,16 @@
 /*
  * AF_UNIX multicast memory bounds.
  *
- * - One sender flooding a group of 1000 members with MSG_DONTWAIT pins no
- *   more than the members' receive queues allow plus its own send buffer:
- *   every clone is charged to the sender, so once the send buffer is full
- *   the sender gets EAGAIN until members read.
+ * - One sender flooding a group of 1000 blocking members with MSG_DONTWAIT
+ *   pins no more than its own send buffer plus one datagram to every
+ *   member: their copies are charged to it, so once the send buffer is full
+ *   the sender gets EAGAIN until members read. Drop-when-full members never
+ *   make it fail: their copies are charged to them, not to the sender.
  * - 1000 sockets, each at the membership limit (64 groups of 1000 members),
  *   take a bounded amount of memory and do not slow an unrelated unicast
  *   AF_UNIX pair by more than SLOWDOWN times.
- * - A group has at most 32768 members.
+ * - A group has at most 32768 members, and one send of the largest datagram
+ *   to all of them is charged within the documented bound.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +34,6 @@
 #define SLOWDOWN 1.5		/* unicast median round trip, after / before */
 #define MEMBERSHIP_BYTES 1024	/* memory per membership, at most */
 #define GROUP_MEMBERS 32768	/* members of one group, at most */
-#define BIG 100000		/* x GROUP_MEMBERS > INT_MAX / 2 */
 
 static void more_files(struct __test_metadata *_metadata)
 {
@@ -116,6 +117,14 @@ TEST(flood_1000_members)
 		ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &v));
 		outq = v;
 		max_pinned = sndbuf + one;
+		if (k) {
+			/* Drop-when-full members: nothing is charged to the
+			 * sender, and no send failed.
+			 */
+			ASSERT_EQ(0, one);
+			ASSERT_EQ(0, outq);
+			ASSERT_EQ(100000, sent);
+		}
 		TH_LOG("%s members: %d more datagrams sent, sender pins %ld bytes",
 		       k ? "drop-when-full" : "blocking", sent, outq);
 		TH_LOG("bound %ld (send buffer %ld + one datagram to all %ld)",
@@ -215,21 +224,43 @@ TEST(sockets_at_membership_limit)
 	free(m);
 }
 
+/* The largest datagram @fd may send, once its send buffer is as large as
+ * an unprivileged user may make it with the default net.core.wmem_max
+ * (212992; SO_SNDBUF doubles it): 425952 bytes.
+ */
+static int largest_datagram(int fd)
+{
+	int v = 212992;
+	socklen_t l = sizeof(v);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) ||
+	    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l))
+		return -1;
+	return v - 32;
+}
+
 /*
  * A group has at most GROUP_MEMBERS members: each member's clone of a
  * datagram takes a reference to its shared data, which skb_shinfo() counts
  * in 16 bits. A join beyond the limit fails with ENOBUFS; the group keeps
- * working, and has room again once a member leaves. At that size, a large
- * datagram's charge is refused rather than overflowing the sender's count.
+ * working, and has room again once a member leaves.
+ *
+ * One send of the largest datagram to all of them (half blocking, half
+ * drop-when-full) is charged to the sender what the documentation states:
+ * the payload once, as much as the same datagram sent to one socket, plus
+ * one sk_buff per blocking member, at most 1024 bytes each; the kernel stays
+ * silent (no counter overflows). While those copies fill its send buffer the
+ * sender gets EAGAIN; they are given back when the members are gone.
  */
 TEST(group_member_limit)
 {
 	struct rlimit rl = { GROUP_MEMBERS + 256, GROUP_MEMBERS + 256 };
-	int *m = calloc(GROUP_MEMBERS + 1, sizeof(int)), s, i;
-	unsigned int flags = UNIX_MREQ_DROP_WHEN_FULL;
+	int *m = calloc(GROUP_MEMBERS + 1, sizeof(int)), s, p[2], i, big, v;
+	long payload, outq, nblocking = GROUP_MEMBERS / 2;
+	unsigned int flags;
 	struct sockaddr_un a;
 	socklen_t len;
-	char buf[8], *big;
+	char *buf;
 
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
@@ -239,39 +270,64 @@ TEST(group_member_limit)
 		ASSERT_LE(0, m[i]);
 		if (i == GROUP_MEMBERS)
 			break;
+		/* Even members block; this task created the group. */
+		flags = i % 2 ? UNIX_MREQ_DROP_WHEN_FULL : 0;
 		ASSERT_EQ(0, mcast_join(m[i], &a, len, flags)) {
 			TH_LOG("join %d: %s", i, strerror(errno));
 		}
 	}
-	ASSERT_EQ(-1, mcast_join(m[GROUP_MEMBERS], &a, len, flags));
+	ASSERT_EQ(-1, mcast_join(m[GROUP_MEMBERS], &a, len,
+				 UNIX_MREQ_DROP_WHEN_FULL));
 	ASSERT_EQ(ENOBUFS, errno);
+
 	s = socket(AF_UNIX, SOCK_DGRAM, 0);
 	ASSERT_LE(0, s);
-	/* Each clone is charged the datagram's size to the sender: a send
-	 * whose clones would charge it more than INT_MAX / 2 bytes fails with
-	 * ENOBUFS and reaches no one, and the sender's counters cannot
-	 * overflow (the kernel stays silent). MSG_DONTWAIT: the clones queued
-	 * to members that do not read fill the sender's buffer.
-	 */
-	big = calloc(1, BIG);
-	ASSERT_NE(NULL, big);
-	ASSERT_EQ(-1, sendto(s, big, BIG, MSG_DONTWAIT, (struct sockaddr *)&a,
+	big = largest_datagram(s);
+	ASSERT_EQ(425952, big);
+	buf = calloc(1, big);
+	ASSERT_NE(NULL, buf);
+	/* The payload's charge: one unicast send of it. */
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0, p));
+	ASSERT_EQ(big, largest_datagram(p[0]));
+	ASSERT_EQ(big, send(p[0], buf, big, 0));
+	ASSERT_EQ(0, ioctl(p[0], SIOCOUTQ, &v));
+	payload = v;
+	close(p[0]);
+	close(p[1]);
+
+	ASSERT_EQ(big, sendto(s, buf, big, MSG_DONTWAIT, (struct sockaddr *)&a,
+			      len));
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &v));
+	outq = v;
+	TH_LOG("%d bytes to %d members (%ld blocking): sender charged %ld bytes",
+	       big, GROUP_MEMBERS, nblocking, outq);
+	TH_LOG("the payload %ld, and %ld per blocking copy", payload,
+	       (outq - payload) / nblocking);
+	ASSERT_LT(payload, outq);
+	ASSERT_GE(payload + nblocking * 1024, outq);
+	/* Its send buffer is full of blocking copies. */
+	ASSERT_EQ(-1, sendto(s, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&a,
 			     len));
-	ASSERT_EQ(ENOBUFS, errno);
-	free(big);
-	ASSERT_EQ(1, sendto(s, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&a, len));
-	ASSERT_EQ(1, recv(m[0], buf, sizeof(buf), MSG_DONTWAIT));
-	ASSERT_EQ(1, recv(m[GROUP_MEMBERS - 1], buf, sizeof(buf), MSG_DONTWAIT));
-	ASSERT_EQ(-1, recv(m[GROUP_MEMBERS], buf, sizeof(buf), MSG_DONTWAIT));
 	ASSERT_EQ(EAGAIN, errno);
-	/* Only "x" reached the members. */
-	ASSERT_EQ(1, recv(m[1], buf, sizeof(buf), MSG_DONTWAIT));
-	ASSERT_EQ(-1, recv(m[1], buf, sizeof(buf), MSG_DONTWAIT));
+	/* Every member got it, the drop-when-full ones too (a member's
+	 * receive buffer takes one datagram beyond its size).
+	 */
+	ASSERT_EQ(big, recv(m[0], buf, big, MSG_DONTWAIT));
+	ASSERT_EQ(big, recv(m[1], buf, big, MSG_DONTWAIT));
+	ASSERT_EQ(big, recv(m[GROUP_MEMBERS - 1], buf, big, MSG_DONTWAIT));
+	ASSERT_EQ(-1, recv(m[GROUP_MEMBERS], buf, big, MSG_DONTWAIT));
 	ASSERT_EQ(EAGAIN, errno);
+	free(buf);
+
+	/* Room again once a member leaves. */
 	ASSERT_EQ(0, close(m[0]));
-	ASSERT_EQ(0, mcast_join(m[GROUP_MEMBERS], &a, len, flags));
+	ASSERT_EQ(0, mcast_join(m[GROUP_MEMBERS], &a, len,
+				UNIX_MREQ_DROP_WHEN_FULL));
 	for (i = 1; i <= GROUP_MEMBERS; i++)
 		close(m[i]);
+	/* Everything is given back. */
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &v));
+	ASSERT_EQ(0, v);
 	close(s);
 	free(m);
 }

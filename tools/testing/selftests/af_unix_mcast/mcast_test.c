@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 
 #include "mcast.h"
@@ -926,26 +927,117 @@ TEST_F(mcast, membership_limit)
 	ASSERT_FALSE(left_file);
 }
 
-TEST_F(mcast, clones_charged_to_sender)
+/* What @fd's receive buffer is charged (SO_MEMINFO). */
+static int rmem(int fd)
+{
+	__u32 mem[SK_MEMINFO_VARS] = {};
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len))
+		return -1;
+	return mem[SK_MEMINFO_RMEM_ALLOC];
+}
+
+/* What one datagram of @len bytes sent by a socket is charged: SIOCOUTQ
+ * after a unicast send of it.
+ */
+static int unicast_charge(const void *buf, size_t len)
+{
+	int p[2], outq = -1;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, p))
+		return -1;
+	if (send(p[0], buf, len, 0) != (ssize_t)len ||
+	    ioctl(p[0], SIOCOUTQ, &outq))
+		outq = -1;
+	close(p[0]);
+	close(p[1]);
+	return outq;
+}
+
+/*
+ * Memory: "A blocking member's copy is charged to the sender's send buffer:
+ * its own struct sk_buff, and, once for the datagram while any blocking copy
+ * of it is queued, the payload, as much as the same datagram sent to one
+ * socket. A drop-when-full member's copy is charged to the member's own
+ * receive buffer, with the datagram's full size, and nothing to the sender."
+ */
+TEST_F(mcast, payload_charged_once)
 {
 	int m1 = member(_metadata, self, 0), m2 = member(_metadata, self, 0);
-	int s = dgram(), outq = -1;
-	char buf[64] = {};
+	int m3 = member(_metadata, self, UNIX_MREQ_DROP_WHEN_FULL);
+	int s = dgram(), outq = -1, two, one, dgram_charge, clone;
+	static char buf[4000];
 
+	dgram_charge = unicast_charge(buf, sizeof(buf));
+	ASSERT_LT((int)sizeof(buf), dgram_charge);
 	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
 	ASSERT_EQ(0, outq);
 	ASSERT_EQ(sizeof(buf), send_to(s, self, buf, sizeof(buf), 0));
-	/* Both clones wait in the members' queues, charged to the sender. */
-	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
-	ASSERT_LT(2 * (int)sizeof(buf), outq);
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &two));
+	/* The drop-when-full copy: the member's, with its full size. */
+	ASSERT_EQ(dgram_charge, rmem(m3));
 	ASSERT_EQ(1, queued(m1));
-	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
-	ASSERT_LT(0, outq);
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &one));
+	clone = one - dgram_charge;
+	TH_LOG("datagram %d bytes; two blocking copies %d, one %d: %d per copy",
+	       dgram_charge, two, one, clone);
+	/* A copy costs its sk_buff, not the payload again. */
+	ASSERT_LT(0, clone);
+	ASSERT_GE(1024, clone);
+	ASSERT_EQ(dgram_charge + 2 * clone, two);
+	/* The last blocking copy gives everything back, though m3 still
+	 * holds its copy.
+	 */
 	ASSERT_EQ(1, queued(m2));
 	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
 	ASSERT_EQ(0, outq);
+	ASSERT_EQ(dgram_charge, rmem(m3));
+	ASSERT_EQ(1, queued(m3));
+	ASSERT_EQ(0, rmem(m3));
 	close(m1);
 	close(m2);
+	close(m3);
+	close(s);
+}
+
+/*
+ * "A drop-when-full member never slows a sender, through its queue or any
+ * buffer"; it "holds at most max_dgram_qlen + 1 datagrams, and at most its
+ * receive buffer plus one datagram's size". Two that never read, one with
+ * the smallest receive buffer: 1000 sends of 20000 bytes with MSG_DONTWAIT.
+ */
+TEST_F(mcast, drop_when_full_never_slows_sender)
+{
+	int m = member(_metadata, self, UNIX_MREQ_DROP_WHEN_FULL), s = dgram();
+	int small = member(_metadata, self, UNIX_MREQ_DROP_WHEN_FULL);
+	int i, outq = -1, rcvbuf, n, dgram_charge, one = 1;
+	socklen_t len = sizeof(rcvbuf);
+	static char buf[20000];
+
+	dgram_charge = unicast_charge(buf, sizeof(buf));
+	ASSERT_LT((int)sizeof(buf), dgram_charge);
+	ASSERT_EQ(0, getsockopt(m, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len));
+	ASSERT_EQ(0, setsockopt(small, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one)));
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(sizeof(buf), send_to(s, self, buf, sizeof(buf),
+					       MSG_DONTWAIT)) {
+			TH_LOG("send %d: %s", i, strerror(errno));
+		}
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, outq);
+	TH_LOG("member holds %d bytes (receive buffer %d, a datagram %d)",
+	       rmem(m), rcvbuf, dgram_charge);
+	ASSERT_GE(rcvbuf + dgram_charge, rmem(m));
+	/* The smallest buffer takes the first datagram only. */
+	ASSERT_EQ(dgram_charge, rmem(small));
+	n = queued(m);
+	ASSERT_LT(0, n);
+	ASSERT_GE(QLEN + 1, n);
+	ASSERT_EQ(1, queued(small));
+	ASSERT_EQ(0, rmem(small));
+	close(small);
+	close(m);
 	close(s);
 }
 
