@@ -267,7 +267,8 @@ for i in $(seq 1 "$N"); do
 	fi
 	kbuild "$name" uml "$commit" "$([ "$i" = "$N" ] && echo boot)" && SAME[$key]=$i
 done
-[ -n "${SAME[$(build_key uml "$TIP")]:-}" ] || summary
+# The last prefix is the series' last commit: $key is its key.
+[ -n "${SAME[$key]:-}" ] || summary
 fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
 fatal "build selftests (User-Mode Linux headers)" uml_selftests
 fatal "boot User-Mode Linux and run KUnit and the contract selftests" \
