@@ -5,11 +5,10 @@
 #   build.sh KIND [extra.config...]
 #
 # KIND is debug (the test kernel: KASAN, lockdep, kmemleak, fault
-# injection), nomcast (the debug kernel with CONFIG_UNIX_MULTICAST=n), bench (no
-# debug options), kcsan (the data-race detector), uml (User-Mode Linux,
-# SMP, for the fast first stage of the tests, the build of every prefix of
-# the series and the in-kernel microbenchmark) or umlnomcast (uml with
-# CONFIG_UNIX_MULTICAST=n). Each KIND has its own persistent O= directory, so
+# injection), bench (no debug options), kcsan (the data-race detector), uml
+# (User-Mode Linux, SMP, for the fast first stage of the tests, the build
+# of every prefix of the series and the in-kernel microbenchmark) or
+# umlnomcast (uml with CONFIG_UNIX_MULTICAST=n and CONFIG_RUST=n). Each KIND has its own persistent O= directory, so
 # rebuilds are incremental, and the kernel's C objects go through ccache
 # (in $CCACHE, inside the build root), so that switching between trees
 # recompiles nothing that was compiled before. Rust objects and host
@@ -24,23 +23,22 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kind=${1:?usage: build.sh debug|nomcast|bench|kcsan|uml|umlnomcast}
+kind=${1:?usage: build.sh debug|bench|kcsan|uml|umlnomcast}
 shift
 frags="/aum/ci/vm.config /aum/Kconfig.fragment"
-base=allnoconfig
+arch=x86
 target="CLIPPY=1 bzImage"
 case $kind in
 debug) frags="$frags /aum/ci/debug.config" ;;
-nomcast) frags="$frags /aum/ci/debug.config /aum/ci/nomcast.config" ;;
 bench) frags="$frags /aum/ci/bench.config" ;;
 kcsan) frags="$frags /aum/ci/kcsan.config" ;;
 # User-Mode Linux builds every prefix of the series; CLIPPY=1 (slower
 # Rust builds) only on the debug kernel, which has every Rust file of the
 # series: no prefix adds Rust that the series' last commit does not have.
-uml) frags="/aum/Kconfig.fragment /aum/ci/uml.config" base=defconfig target=linux ;;
+uml) frags="/aum/Kconfig.fragment /aum/ci/uml.config" arch=um target=linux ;;
 umlnomcast)
 	frags="/aum/Kconfig.fragment /aum/ci/uml.config /aum/ci/nomcast.config"
-	base=defconfig target=linux seed=uml
+	arch=um target=linux seed=uml
 	;;
 *) die "unknown kernel kind $kind" ;;
 esac
@@ -59,7 +57,7 @@ if [ -n "${seed:-}" ] && ! [ -e "$ROOT$out" ] && [ -f "$ROOT$OUTBASE/$seed/.conf
 fi
 mkdir -p "$ROOT$out" "$ROOT$CCACHE"
 blog=$CACHE/build-$kind.log
-if [ "$kind" = uml ] || [ "$kind" = umlnomcast ]; then
+if [ $arch = um ]; then
 	# User-Mode Linux is built with the host compiler, gcc.
 	MAKE="make -C $SRC O=$out ARCH=um CC='ccache gcc' -j$(nproc)"
 else
@@ -70,13 +68,13 @@ key=$(build_key "$kind" HEAD)
 	die "the source tree $SRC has changes that are not committed: its build would not be the build of a commit"
 rm -f "$ROOT$out.built" "$ROOT$out.clean"
 
-# What the configuration is made from: the base target, the fragments, the
+# What the configuration is made from: allnoconfig, the fragments, the
 # tree's Kconfig files and the scripts they call, and the toolchain (Kconfig
 # probes the compilers). Configuring costs about 20 s (three make runs, each
 # probing the toolchain); an O= directory whose configuration was made from
 # the same inputs keeps it.
 cfgkey=$({
-	echo "$kind $base $(toolchain)"
+	echo "$kind $(toolchain)"
 	in_root sh -c "cat $frags"
 	in_root git -C $SRC ls-tree -r --full-tree HEAD | awk -F'\t' '
 		$2 ~ /(^|\/)Kconfig[^\/]*$/ || $2 ~ /^scripts\// { print }'
@@ -90,7 +88,7 @@ else
 	# unchanged config does not cause a rebuild.
 	in_root sh -ec "
 		mkdir -p $out/cfg
-		$MAKE -s KCONFIG_CONFIG=cfg/new $base
+		$MAKE -s KCONFIG_CONFIG=cfg/new allnoconfig
 		cd $SRC
 		scripts/kconfig/merge_config.sh -m -O $out $out/cfg/new $frags
 		mv $out/.config $out/cfg/new
