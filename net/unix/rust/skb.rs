@@ -35,7 +35,8 @@ impl Datagram {
     /// clone is charged to `sender`, a drop-when-full member's to the
     /// member's receive buffer. `None` if the filter drops it or, for a
     /// drop-when-full member, that buffer is full (a drop of the member's),
-    /// `ENOBUFS` if it cannot be allocated or charged.
+    /// `ENOBUFS` if it cannot be made (allocated, or trimmed by the filter)
+    /// or charged.
     pub(crate) fn clone_for(
         &self,
         sender: &Sock,

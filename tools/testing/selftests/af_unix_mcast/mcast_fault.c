@@ -10,7 +10,8 @@
  *   and leaves nothing behind: no group, no socket file, no membership;
  * - a send that cannot allocate every clone fails with ENOBUFS (ENOMEM if
  *   the path lookup itself cannot allocate, as for unicast), and then no
- *   member receives the datagram;
+ *   member receives the datagram; so does one whose clone a member's socket
+ *   filter trims and the trim cannot allocate the copy's buffer;
  * - a leave that cannot allocate fails with ENOMEM and changes nothing;
  * - whatever succeeds behaves exactly as without failures.
  */
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <linux/filter.h>
 
 #include "mcast.h"
 #include "kselftest_harness.h"
@@ -214,6 +216,62 @@ TEST(send_all_or_none)
 	}
 	close(s);
 	report("send", &t);
+	ASSERT_LT(0, t.failed);
+}
+
+/* All or none also when the members' socket filters trim every datagram:
+ * each trim of a clone allocates a buffer of its own, which may fail.
+ */
+TEST(send_trimmed_all_or_none)
+{
+	struct sock_filter keep[] = { BPF_STMT(BPF_RET | BPF_K, 100) };
+	struct sock_fprog prog = { 1, keep };
+	int m[MEMBERS], s = dgram(), i, k, n, r, err, got;
+	static char buf[20000];
+	struct tally t = {};
+	struct sockaddr_un a;
+	socklen_t len;
+
+	ASSERT_EQ(0, injection_ready());
+	len = mcast_new_addr(&a, "fault-", true);
+	for (k = 0; k < MEMBERS; k++) {
+		m[k] = dgram();
+		ASSERT_EQ(0, mcast_join(m[k], &a, len, 0));
+		ASSERT_EQ(0, setsockopt(m[k], SOL_SOCKET, SO_ATTACH_FILTER,
+					&prog, sizeof(prog)));
+	}
+	for (i = 0; i < ROUNDS; i++) {
+		memset(buf, i, sizeof(buf));
+		inject(true);
+		r = sendto(s, buf, sizeof(buf), MSG_DONTWAIT,
+			   (struct sockaddr *)&a, len);
+		err = errno;
+		inject(false);
+		if (r < 0) {
+			ASSERT_EQ(ENOBUFS, err);
+			t.failed++;
+		} else {
+			ASSERT_EQ(sizeof(buf), r);
+			t.ok++;
+		}
+		got = 0;
+		for (n = 0; n < MEMBERS; n++) {
+			char rbuf[200];
+			ssize_t l = recv(m[n], rbuf, sizeof(rbuf), MSG_DONTWAIT);
+
+			if (l >= 0) {
+				ASSERT_EQ(100, l);
+				ASSERT_EQ((char)i, rbuf[99]);
+				got++;
+			}
+			ASSERT_EQ(-EAGAIN, recv_now(m[n]));
+		}
+		ASSERT_EQ(r < 0 ? 0 : MEMBERS, got);
+	}
+	for (k = 0; k < MEMBERS; k++)
+		close(m[k]);
+	close(s);
+	report("trimmed send", &t);
 	ASSERT_LT(0, t.failed);
 }
 

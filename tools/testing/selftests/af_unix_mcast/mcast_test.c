@@ -1001,6 +1001,85 @@ TEST_F(mcast, payload_charged_once)
 	close(s);
 }
 
+/* Keeps the first 100 bytes of every datagram: a trim. */
+static void attach_trim(struct __test_metadata *_metadata, int fd)
+{
+	struct sock_filter keep[] = { BPF_STMT(BPF_RET | BPF_K, 100) };
+	struct sock_fprog prog = { 1, keep };
+
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+				sizeof(prog)));
+}
+
+/*
+ * Memory: "A blocking member whose socket filter trims a datagram gets a
+ * copy of its linear part in a buffer of its own [...] charged to the sender
+ * with the copy. One send's trimmed copies together may take at most the
+ * sender's send buffer; a send whose next trimmed copy would go past it
+ * fails with ENOBUFS and reaches no member."
+ */
+TEST_F(mcast, trimmed_copies_bounded)
+{
+	int s = dgram(), m[64], i, n, outq = -1, sndbuf, copy, fit, over;
+	int dgram_charge;
+	socklen_t len = sizeof(sndbuf);
+	static char buf[20000];
+	char rbuf[200];
+
+	ASSERT_EQ(0, getsockopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len));
+	dgram_charge = unicast_charge(buf, sizeof(buf));
+	ASSERT_LT((int)sizeof(buf), dgram_charge);
+
+	/* What one trimmed copy is charged. */
+	m[0] = member(_metadata, self, 0);
+	attach_trim(_metadata, m[0]);
+	ASSERT_EQ(sizeof(buf), send_to(s, self, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	copy = outq - dgram_charge;
+	TH_LOG("send buffer %d, datagram %d, trimmed copy %d", sndbuf,
+	       dgram_charge, copy);
+	/* A head of its own, no larger than the datagram's. */
+	ASSERT_LT(1024, copy);
+	ASSERT_GE(dgram_charge + 1024, copy);
+	ASSERT_EQ(100, recv_now(m[0], rbuf, sizeof(rbuf)));
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, outq);
+
+	/* As many as the send buffer holds reach every member... */
+	fit = sndbuf / copy;
+	over = sndbuf / (copy - 1024) + 1;
+	ASSERT_LT(1, fit);
+	ASSERT_GT(64, over);
+	for (i = 1; i < over; i++) {
+		m[i] = member(_metadata, self, 0);
+		attach_trim(_metadata, m[i]);
+	}
+	for (i = fit; i < over; i++)
+		ASSERT_EQ(0, mcast_leave(m[i], &self->addr, self->len));
+	ASSERT_EQ(sizeof(buf), send_to(s, self, buf, sizeof(buf),
+				       MSG_DONTWAIT));
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_EQ(dgram_charge + fit * copy, outq);
+	for (i = 0; i < fit; i++)
+		ASSERT_EQ(100, recv_now(m[i], rbuf, sizeof(rbuf)));
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, outq);
+
+	/* ...and a send whose copies would take more reaches none. */
+	for (i = fit; i < over; i++)
+		ASSERT_EQ(0, mcast_join(m[i], &self->addr, self->len, 0));
+	ASSERT_EQ(-1, send_to(s, self, buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(ENOBUFS, errno);
+	for (i = 0, n = 0; i < over; i++)
+		n += recv_now(m[i], rbuf, sizeof(rbuf)) != -EAGAIN;
+	ASSERT_EQ(0, n);
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &outq));
+	ASSERT_EQ(0, outq);
+	for (i = 0; i < over; i++)
+		close(m[i]);
+	close(s);
+}
+
 /*
  * "A drop-when-full member never slows a sender, through its queue or any
  * buffer"; it "holds at most max_dgram_qlen + 1 datagrams, and at most its
