@@ -34,9 +34,9 @@ impl Datagram {
     /// member's socket filter applies to the clone. A `blocking` member's
     /// clone is charged to `sender`, a drop-when-full member's to the
     /// member's receive buffer. `None` if the filter drops it or, for a
-    /// drop-when-full member, that buffer is full (a drop of the member's),
-    /// `ENOBUFS` if it cannot be made (allocated, or trimmed by the filter)
-    /// or charged.
+    /// drop-when-full member, that buffer is full or the filter's trim
+    /// cannot allocate (a drop of the member's); `ENOBUFS` if it cannot be
+    /// allocated or, for a blocking member, trimmed or charged.
     pub(crate) fn clone_for(
         &self,
         sender: &Sock,

@@ -10,8 +10,9 @@
  *   and leaves nothing behind: no group, no socket file, no membership;
  * - a send that cannot allocate every clone fails with ENOBUFS (ENOMEM if
  *   the path lookup itself cannot allocate, as for unicast), and then no
- *   member receives the datagram; so does one whose clone a member's socket
- *   filter trims and the trim cannot allocate the copy's buffer;
+ *   member receives the datagram; so does one whose clone a blocking
+ *   member's socket filter trims and the trim cannot allocate the copy's
+ *   buffer;
  * - a leave that cannot allocate fails with ENOMEM and changes nothing;
  * - whatever succeeds behaves exactly as without failures.
  */
@@ -219,8 +220,11 @@ TEST(send_all_or_none)
 	ASSERT_LT(0, t.failed);
 }
 
-/* All or none also when the members' socket filters trim every datagram:
- * each trim of a clone allocates a buffer of its own, which may fail.
+/* All or none also when the blocking members' socket filters trim every
+ * datagram: each trim of a clone that is partly in pages allocates a buffer
+ * of its own (an order-2 page allocation for 20000 bytes on 4 KiB pages),
+ * about as many allocations as all the others a send makes, so that the
+ * failures counted below include failed trims.
  */
 TEST(send_trimmed_all_or_none)
 {
