@@ -3,8 +3,12 @@
 # The test command: everything CI checks, from a fresh machine or with the
 # caches of an earlier run. Ends with "N passed, N failed[, N skipped]" and
 # exits non-zero if anything failed.
-#   AUM_STRESS_SECONDS=N  how long the stress test runs (60)
-#   AUM_FUZZ_SEEDS=N      how many seeds the fuzzer runs (20)
+#   AUM_STRESS_SECONDS=N  how long the stress test runs on User-Mode Linux,
+#                         at native speed (30); the debug kernel runs it for
+#                         AUM_DEBUG_STRESS_SECONDS (20), and again under
+#                         injected allocation failures for half that
+#   AUM_FUZZ_SEEDS=N      how many seeds the fuzzer runs on User-Mode Linux
+#                         (200); the debug kernel runs AUM_DEBUG_FUZZ_SEEDS (10)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -221,8 +225,13 @@ kbuild() {
 # the run.
 # The contract tests, the LSM tests, the stuck-filesystem test and the
 # uapi test (which is also the proof that <linux/unix_mcast.h> compiles
-# with <sys/socket.h> and <sys/un.h>).
-UML_PROGS="mcast_test mcast_lsm mcast_fuse mcast_uapi mcast_memory"
+# with <sys/socket.h> and <sys/un.h>), and the long runs of the stress test
+# and the fuzzer: at native speed they do many times the operations the
+# emulated debug kernel can in the same time; the debug kernel runs them
+# again, shorter, for its detectors.
+UML_PROGS="mcast_test mcast_lsm mcast_fuse mcast_uapi mcast_memory mcast_fuzz mcast_stress"
+STRESS_S=${AUM_STRESS_SECONDS:-30} FUZZ_N=${AUM_FUZZ_SEEDS:-200}
+DSTRESS_S=${AUM_DEBUG_STRESS_SECONDS:-20} DFUZZ_N=${AUM_DEBUG_FUZZ_SEEDS:-10}
 # Each program's arguments there (NAME=PROGRAM[+ARG...], as guest.sh takes
 # them). mcast_memory runs only its group-size limit test here: it makes
 # 32769 sockets, about a second at native speed but minutes under
@@ -230,8 +239,21 @@ UML_PROGS="mcast_test mcast_lsm mcast_fuse mcast_uapi mcast_memory"
 uml_spec() {
 	case $1 in
 	mcast_memory) printf 'uml.%s=/build/guest/uml/%s+-t+group_member_limit ' $1 $1 ;;
+	mcast_fuzz) printf 'uml.%s=/build/guest/uml/%s+-n+%s ' $1 $1 "$FUZZ_N" ;;
+	mcast_stress) printf 'uml.%s=/build/guest/uml/%s+-d+%s ' $1 $1 "$STRESS_S" ;;
 	*) printf 'uml.%s=/build/guest/uml/%s ' $1 $1 ;;
 	esac
+}
+# The figures of a stress or fuzzer run: operations sustained, faults
+# injected, sequences fuzzed, memory bounds.
+figures() {
+	local f
+
+	for f in "$@"; do
+		echo "    $f:"
+		grep -E '^#' "$R/$f.tap" | grep -v -E '^# +(RUN|OK|PASSED|FAIL)|^# (FAILED|PASSED|Totals)' |
+			head -n 40 | sed 's/^/      /'
+	done
 }
 uml_selftests() {
 	local dst=/build/guest/uml
@@ -275,11 +297,13 @@ fatal "boot User-Mode Linux and run KUnit and the contract selftests" \
 	"$TOP/ci/uml.sh" uml 600 $(for p in $UML_PROGS; do uml_spec $p; done)
 R=$ROOT/build/results-uml
 F0=$FAIL
+sed 's/^/    /' "$R/guest.txt"
 kunit_tap "$R/dmesg.txt" >"$R/kunit.tap"
 count_tap uml.kunit "$R/kunit.tap"
 for p in $UML_PROGS; do
 	count_tap uml.$p "$R/uml.$p.tap"
 done
+figures uml.mcast_stress uml.mcast_fuzz
 fatal "User-Mode Linux kernel silent: no WARNING or BUG report" kernel_clean "$R"
 [ "$FAIL" = "$F0" ] || summary
 
@@ -317,10 +341,10 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 	# allocation failures.
 	args="mcast_test=$M/mcast_test mcast_lsm=$M/mcast_lsm mcast_fuse=$M/mcast_fuse"
 	args="$args mcast_uapi=$M/mcast_uapi mcast_memory=$M/mcast_memory+-T+group_member_limit"
-	args="$args mcast_fuzz=$M/mcast_fuzz+-n+${AUM_FUZZ_SEEDS:-20}"
-	args="$args mcast_stress=$M/mcast_stress+-d+${AUM_STRESS_SECONDS:-60}"
+	args="$args mcast_fuzz=$M/mcast_fuzz+-n+$DFUZZ_N"
+	args="$args mcast_stress=$M/mcast_stress+-d+$DSTRESS_S"
 	args="$args fault.mcast_fault=sh+$M/fault.sh+$M/mcast_fault"
-	args="$args fault.mcast_stress=sh+$M/fault.sh+$M/mcast_stress+-F+-d+30"
+	args="$args fault.mcast_stress=sh+$M/fault.sh+$M/mcast_stress+-F+-d+$((DSTRESS_S / 2))"
 	for p in $AF_UNIX_PROGS; do
 		args="$args af_unix.$p=/build/guest/debug/af_unix/$p"
 	done
@@ -333,13 +357,7 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 		for spec in $args; do
 			count_tap "${spec%%=*}" "$R/${spec%%=*}.tap"
 		done
-		# The figures: operations sustained, faults injected, sequences
-		# fuzzed, memory bounds.
-		for f in mcast_stress fault.mcast_stress fault.mcast_fault mcast_fuzz mcast_memory; do
-			echo "    $f:"
-			grep -E '^#' "$R/$f.tap" | grep -v -E '^# +(RUN|OK|PASSED|FAIL)|^# (FAILED|PASSED|Totals)' |
-				head -n 40 | sed 's/^/      /'
-		done
+		figures mcast_stress fault.mcast_stress fault.mcast_fault mcast_fuzz mcast_memory
 		stage "benchmark quick mode: 10 listeners, every mode and size" \
 			bench_ok "$R/mcast_bench.tap" "$R/guest.txt"
 		# KUnit tests of the Rust core ran at boot.
