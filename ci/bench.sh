@@ -19,7 +19,7 @@ in_root sh -ec "
 		KHDR_INCLUDES='-isystem $OUTBASE/bench/usr/include' \
 		OUTPUT=/build/guest/bench /build/guest/bench/mcast_bench
 " || die "cannot build mcast_bench"
-"$TOP/ci/boot.sh" bench 3600 "bench=/build/guest/bench/mcast_bench+$args+-o+/build/results"
+AUM_GUEST_MEMORY=2G "$TOP/ci/boot.sh" bench 3600 "bench=/build/guest/bench/mcast_bench+$args+-o+/build/results"
 R=$ROOT/build/results
 grep -q 'bench exit=0' "$R/guest.txt" || fail_log "benchmark" "$R/bench.tap"
 in_root gnuplot /build/results/bench.gp || die "gnuplot failed"

@@ -4,6 +4,9 @@
 # arguments in it. Uses KVM only where a short probe boot proved it works,
 # software emulation otherwise, and says which.
 #   boot.sh KIND TIMEOUT guest.sh-args...
+# The guest has 2 CPUs and AUM_GUEST_MEMORY (1G: the debug kernel's boot,
+# its KASAN shadow and kmemleak's scans take longer the more memory it has;
+# the benchmark asks for 2G).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -42,7 +45,7 @@ set +e
 # command line, whose 2048 bytes a long list would overflow (virtme-init
 # then finds no command and waits at a shell).
 echo "$*" >"$ROOT/build/guest/args-$kind"
-in_root timeout --kill-after=30 "$limit" vng --run "$out" "${opts[@]}" --cpus 2 --memory 2G \
+in_root timeout --kill-after=30 "$limit" vng --run "$out" "${opts[@]}" --cpus 2 --memory "${AUM_GUEST_MEMORY:-1G}" \
 	--rwdir $RES --append "panic_on_warn=0 oops=panic" \
 	--exec "AUM_RESULTS=$RES sh /build/guest/guest.sh \$(cat /build/guest/args-$kind)" >"$vlog" 2>&1 </dev/null
 rc=$?

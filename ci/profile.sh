@@ -43,7 +43,7 @@ for m in kernel udp sendmmsg userspace; do
 		cut -c1-300 | head -n 30
 done
 GUEST
-AUM_RESULTS=/build/results-profile "$TOP/ci/boot.sh" bench 1800 \
+AUM_RESULTS=/build/results-profile AUM_GUEST_MEMORY=2G "$TOP/ci/boot.sh" bench 1800 \
 	"profile=sh+/build/guest/profile-guest.sh"
 mkdir -p "$TOP/results"
 cp "$ROOT/build/results-profile/profile.tap" "$TOP/results/profile.txt"
