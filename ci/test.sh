@@ -4,11 +4,11 @@
 # caches of an earlier run. Ends with "N passed, N failed[, N skipped]" and
 # exits non-zero if anything failed.
 #   AUM_STRESS_SECONDS=N  how long the stress test runs on User-Mode Linux,
-#                         at native speed (30); the debug kernel runs it for
+#                         at native speed (20); the debug kernel runs it for
 #                         AUM_DEBUG_STRESS_SECONDS (20), and again under
 #                         injected allocation failures for half that
 #   AUM_FUZZ_SEEDS=N      how many seeds the fuzzer runs on User-Mode Linux
-#                         (200); the debug kernel runs AUM_DEBUG_FUZZ_SEEDS (10)
+#                         (50); the debug kernel runs AUM_DEBUG_FUZZ_SEEDS (10)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -230,7 +230,7 @@ kbuild() {
 # emulated debug kernel can in the same time; the debug kernel runs them
 # again, shorter, for its detectors.
 UML_PROGS="mcast_test mcast_lsm mcast_fuse mcast_uapi mcast_memory mcast_fuzz mcast_stress"
-STRESS_S=${AUM_STRESS_SECONDS:-30} FUZZ_N=${AUM_FUZZ_SEEDS:-200}
+STRESS_S=${AUM_STRESS_SECONDS:-20} FUZZ_N=${AUM_FUZZ_SEEDS:-50}
 DSTRESS_S=${AUM_DEBUG_STRESS_SECONDS:-20} DFUZZ_N=${AUM_DEBUG_FUZZ_SEEDS:-10}
 # The memory bounds (mcast_memory: thousands of sockets, 32769 for the
 # group-size limit) run here only: seconds at native speed, two minutes
