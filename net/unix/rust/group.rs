@@ -4,16 +4,16 @@
 
 use crate::{
     request::{self, Address, NO_LOOP},
-    skb::{Datagram, SkbClone},
-    sock::{same, Charge, GroupFile, Sock},
+    skb::{Cloned, Datagram, SkbClone},
+    sock::{same, Charge, GroupFile, NotQueued, Relay, Sock},
 };
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
-    alloc::flags::{GFP_KERNEL_ACCOUNT, GFP_NOWAIT},
+    alloc::flags::GFP_KERNEL_ACCOUNT,
     ffi::c_long,
-    new_mutex,
+    new_mutex, new_spinlock,
     prelude::*,
-    sync::{aref::ARef, Arc, Mutex},
+    sync::{aref::ARef, Arc, Mutex, SpinLock, UniqueArc},
 };
 
 /// The most members a group has: every member's clone of a datagram takes a
@@ -22,11 +22,14 @@ use kernel::{
 /// the other users of the datagram. A join beyond it fails with `ENOBUFS`.
 pub(crate) const MAX_MEMBERS: usize = 1 << 15;
 
-/// One member of a group.
-#[derive(Clone)]
+/// One member of a group, shared by the member lists that name it.
 pub(crate) struct Member {
     sk: ARef<Sock>,
     flags: u32,
+    /// Set under the group's `order` lock when the member leaves, and read
+    /// under it by the ordered section of every send: no send queues to the
+    /// member after its leave returns, whichever member list it holds.
+    left: AtomicBool,
 }
 
 impl Member {
@@ -38,29 +41,128 @@ impl Member {
     fn wants_from(&self, sender: &Sock) -> bool {
         !same(&self.sk, sender) || self.flags & NO_LOOP == 0
     }
+
+    fn left(&self) -> bool {
+        self.left.load(Ordering::Relaxed)
+    }
+
+    /// Whether `sender` has to wait for this member's room. As for unicast,
+    /// a sender never waits for itself.
+    fn holds_back(&self, sender: &Sock) -> bool {
+        self.blocking() && !self.left() && !same(&self.sk, sender) && self.sk.full()
+    }
 }
 
-/// The clones of the datagram being sent, with their member's index.
-type Scratch = KVVec<(SkbClone, usize)>;
-
-/// The state of a group that its lock protects.
+/// A list of members, blocking members first. Once senders can see it, it
+/// never changes: a membership change publishes a new one.
 ///
 /// # Invariants
 ///
-/// - `file` and `charge` are `Some` from the group's creation until it dies,
-///   which is when its last member leaves (or it is abandoned before any
-///   joined); its socket is unhashed, so its address free, before they are
-///   taken out.
-/// - `scratch` is empty whenever the lock is free, and has room for at least
-///   `members.len()` clones, so that a send allocates nothing but the clones.
+/// `all[..blocking]` are the blocking members, and `all[blocking..]` the
+/// drop-when-full ones.
+struct Members {
+    all: KVVec<Arc<Member>>,
+    blocking: usize,
+}
+
+impl Members {
+    fn with_capacity(n: usize) -> Result<UniqueArc<Members>> {
+        Ok(UniqueArc::new(
+            Members {
+                all: KVVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?,
+                blocking: 0,
+            },
+            GFP_KERNEL_ACCOUNT,
+        )?)
+    }
+
+    fn blocking(&self) -> &[Arc<Member>] {
+        &self.all[..self.blocking]
+    }
+
+    /// Whether a blocking member holds `sender` back. Reads the members'
+    /// queue lengths locklessly, and takes no lock.
+    fn hold_back(&self, sender: &Sock) -> bool {
+        self.blocking().iter().any(|m| m.holds_back(sender))
+    }
+
+    /// Whether `sk` is a blocking member that has not left.
+    fn is_blocking(&self, sk: &Sock) -> bool {
+        self.blocking().iter().any(|m| same(&m.sk, sk) && !m.left())
+    }
+}
+
+/// What a send made for one member.
+enum Out {
+    /// The clone, not queued yet; freed if it is not.
+    Clone(SkbClone),
+    /// Queued: the member is woken once the ordered section ends.
+    Queued,
+    /// Not taken by the member's queue: freed once the section ends.
+    NotQueued(NotQueued),
+    /// A drop of a drop-when-full member's, counted once the send is done.
+    Dropped,
+}
+
+/// A send's clone for the member at `idx` in the send's member list.
+struct Slot {
+    out: Out,
+    idx: usize,
+}
+
+/// The state of a group that its mutex protects.
+///
+/// # Invariants
+///
+/// - `file` and `charge` are `Some` from when [`Group::create`] stores the
+///   file until the group dies, which is when its last member leaves (or it
+///   is abandoned before any joined); its socket is unhashed, so its address
+///   free, before they are taken out.
+/// - `live` is the number of members in the published list (`members`)
+///   that have not left, and `listed` the length of that list.
 struct GroupInner {
     file: Option<GroupFile>,
     /// What the group costs its creator, given back when it dies (not when
     /// the last reference to it goes: a dead group's socket may linger as
     /// the peer of sockets connected to it).
     charge: Option<Charge>,
-    members: KVVec<Member>,
-    scratch: Scratch,
+    live: usize,
+    listed: usize,
+    /// What the creator's join needs, allocated before the group's address
+    /// is bound, so that once it is the creator's join cannot fail for want
+    /// of memory and leave a socket file behind.
+    first: Option<Joining>,
+}
+
+/// What a join allocates before it takes the group's mutex.
+struct Joining {
+    member: Arc<Member>,
+    /// A blocking member's relay (see `Relay`).
+    relay: Option<Relay>,
+    spare: Option<UniqueArc<Members>>,
+}
+
+impl Joining {
+    fn new(sk: &Sock, flags: u32, gsk: &Sock) -> Result<Self> {
+        let relay = if request::blocking(flags) {
+            Some(Relay::new(sk, gsk)?)
+        } else {
+            None
+        };
+        let member = Arc::new(
+            Member {
+                sk: sk.into(),
+                flags,
+                left: AtomicBool::new(false),
+            },
+            GFP_KERNEL_ACCOUNT,
+        )?;
+        Ok(Self {
+            member,
+            relay,
+            spare: None,
+        })
+    }
 }
 
 /// What a group left when it died, to drop once its lock is released: its
@@ -68,76 +170,108 @@ struct GroupInner {
 pub(crate) struct Death {
     _file: GroupFile,
     _charge: Option<Charge>,
+    _first: Option<Joining>,
 }
 
 /// A multicast group.
 ///
 /// # Locking
 ///
-/// `inner` is the group's own mutex. It is taken after the memberships lock
-/// of a joining or leaving socket (see `registry.rs`), and before a member's
-/// `unix_state_lock()` (taken by the C primitives). Nothing that waits on a
-/// filesystem, or on another group, runs under it: a group is created and
-/// bound before it is locked, and the member array grows into arrays
-/// allocated with the lock dropped, so a join or a leave allocates nothing
-/// under it. What runs under it: copying the members into a larger array
-/// (once per doubling of the group), and a send's fan-out, which still
-/// allocates its clones (`GFP_KERNEL`, so possibly with reclaim) and runs
-/// the members' filters and LSM checks under it; the next revision takes
-/// those out of it.
+/// - `inner`, the group's mutex, serialises membership changes. It is taken
+///   after the memberships lock of a joining or leaving socket (see
+///   `registry.rs`). Nothing that waits on a filesystem, on another group or
+///   on memory runs under it: a group is created and bound before it is
+///   locked, and a new member list is allocated with it dropped, so that
+///   what runs under it is copying the list (one reference count per
+///   member) and taking the two spinlocks below. A send never takes it.
+/// - `members`, a spinlock, protects only which member list is published;
+///   it is a leaf (nothing is taken or called under it), so that `poll()`
+///   may read the list under the polling socket's `unix_state_lock()`.
+/// - `order`, a spinlock, is the ordered section: senders queue their
+///   clones under it, which gives every member the same order of the
+///   group's datagrams, and a leave sets its member's `left` under it. Under
+///   it run only the room checks of the send's blocking members (lockless
+///   reads) and, per member, the member's `unix_state_lock()` and receive
+///   queue lock, as a unicast datagram takes them: no allocation, no filter,
+///   no LSM hook, no wake-up. Everything else of a send (reading the list,
+///   waiting, cloning, filters, LSM checks, and the wake-ups) runs outside
+///   it, in parallel with other senders.
+///
+/// Memory ordering: a published list is read under `members` and never
+/// changed afterwards; `left` is written and read, where it decides, under
+/// `order`; the lock release and acquire are all the ordering needed, and
+/// elsewhere `left` is a hint. Waiting uses the wait queue protocol
+/// (`prepare_to_wait_exclusive()` before the check, `wq_has_sleeper()` in
+/// the waker after its change): see `unix_mcast_relay_wake()`.
 ///
 /// # Invariants
 ///
-/// The group's socket owns one reference (`GroupFile::attach()`), and each
+/// The group's socket owns one reference (`GroupFile::create()`), and each
 /// member's membership (see `registry.rs`) one.
 #[pin_data]
 pub(crate) struct Group {
     #[pin]
     inner: Mutex<GroupInner>,
-    /// Changes whenever a member leaves, so that a sender waiting for that
-    /// member's room stops waiting.
-    seq: AtomicU32,
+    /// The published member list; `None` when the group has no member.
+    #[pin]
+    members: SpinLock<Option<Arc<Members>>>,
+    #[pin]
+    order: SpinLock<()>,
 }
 
-/// What a group's membership change left to do once its lock is dropped.
+/// What a membership change left to do once its lock is dropped.
 pub(crate) enum Added {
-    /// `sk` is a member.
-    Yes,
+    /// `sk` is a member; a blocking member's relay is kept with its
+    /// membership, and dropped after it leaves.
+    Yes(Option<Relay>),
     /// The group died before `sk` could join: look its address up again.
     Dead,
 }
 
 impl Group {
-    fn new(charge: Charge, members: KVVec<Member>, scratch: Scratch) -> impl PinInit<Self, Error> {
+    fn new(charge: Charge) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             inner <- new_mutex!(GroupInner {
                 file: None,
                 charge: Some(charge),
-                members,
-                scratch,
+                live: 0,
+                listed: 0,
+                first: None,
             }, "unix_mcast_group"),
-            seq: AtomicU32::new(0),
+            members <- new_spinlock!(None, "unix_mcast_members"),
+            order <- new_spinlock!((), "unix_mcast_order"),
         })
     }
 
     /// Creates a group at `addr` in the network namespace of `creator`, for
     /// the current task: it is charged to its user, its socket is created
     /// with its credentials, and bound with `bind()`'s checks. No lock is
-    /// held while it is bound. It has no member yet, and room for its first,
-    /// so that once its address is bound the creator's join cannot fail for
-    /// want of memory and leave a socket file behind.
-    pub(crate) fn create(creator: &Sock, addr: &Address) -> Result<Arc<Group>> {
-        let members = KVVec::with_capacity(1, GFP_KERNEL_ACCOUNT)?;
-        let scratch = KVVec::with_capacity(1, GFP_KERNEL_ACCOUNT)?;
-        let grp = Arc::pin_init(
-            Group::new(Charge::new()?, members, scratch),
-            GFP_KERNEL_ACCOUNT,
-        )?;
-        let file = GroupFile::create(creator)?;
-        file.attach(grp.clone());
+    /// held while it is bound. It has no member yet, and what the join of
+    /// `creator` with `flags` needs.
+    pub(crate) fn create(creator: &Sock, addr: &Address, flags: u32) -> Result<Arc<Group>> {
+        let grp = Arc::pin_init(Group::new(Charge::new()?), GFP_KERNEL_ACCOUNT)?;
+        let file = GroupFile::create(creator, grp.clone())?;
         // Keep the socket while it is bound; the group owns its file.
         let sk: ARef<Sock> = file.sock().into();
-        grp.inner.lock().file = Some(file);
+        let mut first = match Joining::new(creator, flags, &sk) {
+            Ok(first) => first,
+            Err(e) => {
+                drop(file);
+                return Err(e);
+            }
+        };
+        first.spare = match Members::with_capacity(1) {
+            Ok(spare) => Some(spare),
+            Err(e) => {
+                drop(first);
+                drop(file);
+                return Err(e);
+            }
+        };
+        let mut inner = grp.inner.lock();
+        inner.file = Some(file);
+        inner.first = Some(first);
+        drop(inner);
         if let Err(e) = sk.bind_group(addr) {
             drop(grp.abandon());
             return Err(e);
@@ -145,168 +279,361 @@ impl Group {
         Ok(grp)
     }
 
-    /// Adds `sk` as a member. When the member array is full, larger arrays
-    /// are allocated with the group's lock dropped (an allocation may enter
-    /// reclaim, and every member's close() takes that lock), and the members
-    /// are copied into them once it is taken again; nothing fails once `sk`
-    /// is a member.
+    /// The published member list. The caller drops it with no spinlock
+    /// held and in a task that may sleep: the last reference frees the list
+    /// and the members that left.
+    fn list(&self) -> Option<Arc<Members>> {
+        self.members.lock().clone()
+    }
+
+    /// The group's socket, while the group lives.
+    fn sock(&self) -> Option<ARef<Sock>> {
+        self.inner.lock().file.as_ref().map(|f| f.sock().into())
+    }
+
+    /// Publishes, under the group's mutex, a list of the members that have
+    /// not left, and `new` if given, in `spare`, and returns the old list
+    /// for the caller to drop once no spinlock is held. `spare` must have
+    /// room for `inner.live` members, and one more for `new`; if it has not,
+    /// nothing changes (`ENOMEM`).
+    fn publish(
+        &self,
+        inner: &mut GroupInner,
+        mut spare: UniqueArc<Members>,
+        new: Option<&Arc<Member>>,
+    ) -> Result<Option<Arc<Members>>> {
+        fn push(all: &mut KVVec<Arc<Member>>, m: &Arc<Member>) -> Result {
+            all.push_within_capacity(m.clone()).map_err(|_| ENOMEM)
+        }
+
+        let cur = self.list();
+        let (old_blocking, old_dwf): (&[Arc<Member>], &[Arc<Member>]) = match &cur {
+            Some(l) => l.all.split_at(l.blocking),
+            None => (&[], &[]),
+        };
+        let next = &mut *spare;
+        next.all.clear();
+        for m in old_blocking.iter().filter(|m| !m.left()) {
+            push(&mut next.all, m)?;
+        }
+        if let Some(m) = new.filter(|m| m.blocking()) {
+            push(&mut next.all, m)?;
+        }
+        // INVARIANT: blocking members first.
+        next.blocking = next.all.len();
+        for m in old_dwf.iter().filter(|m| !m.left()) {
+            push(&mut next.all, m)?;
+        }
+        if let Some(m) = new.filter(|m| !m.blocking()) {
+            push(&mut next.all, m)?;
+        }
+        inner.live = next.all.len();
+        inner.listed = inner.live;
+        let list = (inner.live != 0).then(|| Arc::from(spare));
+        let old = core::mem::replace(&mut *self.members.lock(), list);
+        // With no spinlock held.
+        drop(cur);
+        Ok(old)
+    }
+
+    /// Adds `sk` as a member. The new member list is allocated with the
+    /// group's mutex dropped (an allocation may enter reclaim, and every
+    /// member's close() takes that mutex); nothing fails once `sk` is a
+    /// member. A join copies the list: it costs one reference count per
+    /// member.
     pub(crate) fn add(&self, sk: &Sock, flags: u32) -> Result<Added> {
-        let mut spare: Option<(KVVec<Member>, Scratch)> = None;
+        let first = {
+            let mut inner = self.inner.lock();
+            match inner.first.take() {
+                Some(f) if same(&f.member.sk, sk) && f.member.flags == flags => Some(f),
+                other => {
+                    inner.first = other;
+                    None
+                }
+            }
+        };
+        let mut joining = match first {
+            Some(j) => j,
+            None => {
+                let Some(gsk) = self.sock() else {
+                    return Ok(Added::Dead);
+                };
+                Joining::new(sk, flags, &gsk)?
+            }
+        };
         loop {
-            let mut guard = self.inner.lock();
-            let inner = &mut *guard;
+            let mut inner = self.inner.lock();
             if inner.file.is_none() {
                 return Ok(Added::Dead);
             }
-            let n = inner.members.len() + 1;
+            let n = inner.live + 1;
             if n > MAX_MEMBERS {
                 return Err(ENOBUFS);
             }
-            if inner.members.capacity() < n || inner.scratch.capacity() < n {
-                match spare.take() {
-                    Some((mut members, scratch))
-                        if members.capacity() >= n && scratch.capacity() >= n =>
-                    {
-                        // The new array has room, so this does not
-                        // allocate; were it to fail, the group would keep
-                        // its old array and members.
-                        members.extend_from_slice(&inner.members, GFP_NOWAIT)?;
-                        inner.members = members;
-                        // By the type invariant the old `scratch` is empty.
-                        inner.scratch = scratch;
-                    }
-                    too_small => {
-                        drop(too_small);
-                        // Double the arrays, so that this happens once per
-                        // doubling of the group.
-                        let cap = n.max(inner.members.capacity() * 2).min(MAX_MEMBERS);
-                        drop(guard);
-                        spare = Some((
-                            KVVec::with_capacity(cap, GFP_KERNEL_ACCOUNT)?,
-                            KVVec::with_capacity(cap, GFP_KERNEL_ACCOUNT)?,
-                        ));
-                        continue;
-                    }
+            match joining.spare.take() {
+                Some(list) if list.all.capacity() >= n => {
+                    let old = self.publish(&mut inner, list, Some(&joining.member))?;
+                    drop(inner);
+                    drop(old);
+                    return Ok(Added::Yes(joining.relay));
+                }
+                _ => {
+                    drop(inner);
+                    // Room for a few more, should others join meanwhile.
+                    let cap = n.saturating_add(8).min(MAX_MEMBERS);
+                    joining.spare = Some(Members::with_capacity(cap)?);
                 }
             }
-            let member = Member {
-                sk: sk.into(),
-                flags,
-            };
-            // Cannot fail: there is room.
-            inner
-                .members
-                .push_within_capacity(member)
-                .map_err(|_| ENOMEM)?;
-            return Ok(Added::Yes);
         }
     }
 
     /// Removes `sk` from the members and wakes the senders waiting for its
-    /// room. If it was the last member the group dies: its address is free
-    /// on return, and the caller drops what it left with no lock held.
+    /// room: no send queues to it once this returns. If it was the last
+    /// member the group dies: its address is free on return, and the caller
+    /// drops what it left with no lock held.
     pub(crate) fn remove(&self, sk: &Sock) -> Option<Death> {
         let mut inner = self.inner.lock();
-        inner.members.retain(|m| !same(&m.sk, sk));
-        self.seq.fetch_add(1, Ordering::Release);
-        let dead = Self::die_if_empty(&mut inner);
+        let gsk: ARef<Sock> = inner.file.as_ref()?.sock().into();
+        let list = self.list()?;
+        if let Some(m) = list.all.iter().find(|m| same(&m.sk, sk) && !m.left()) {
+            let _order = self.order.lock();
+            m.left.store(true, Ordering::Relaxed);
+            inner.live -= 1;
+        }
+        let mut old = None;
+        let mut dead = None;
+        if inner.live == 0 {
+            old = self.members.lock().take();
+            inner.listed = 0;
+            dead = Self::die(&mut inner);
+        }
+        // Members that left stay in the list, skipped, until they are a
+        // third of it: a leave copies the list once per so many leaves.
+        let compact = (inner.listed - inner.live) * 2 > inner.live;
+        let live = inner.live;
         drop(inner);
-        sk.wake_senders();
+        drop(list);
+        drop(old);
+        // Whoever waited for `sk`'s room now waits for no one, or for
+        // another member: let every sender look again.
+        gsk.wake_all();
+        if dead.is_none() && compact {
+            self.compact(live);
+        }
         dead
     }
 
-    /// Lets a group that no one joined die.
-    pub(crate) fn abandon(&self) -> Option<Death> {
-        Self::die_if_empty(&mut self.inner.lock())
+    /// Publishes a list without the members that left, if it can allocate
+    /// one; otherwise the next membership change does.
+    fn compact(&self, live: usize) {
+        let Ok(spare) = Members::with_capacity(live) else {
+            return;
+        };
+        let mut inner = self.inner.lock();
+        if inner.file.is_none() || inner.live > spare.all.capacity() {
+            // Dead, or a join came first, and compacted.
+            return;
+        }
+        // Were it to fail, the members that left would stay listed.
+        let old = self.publish(&mut inner, spare, None).ok().flatten();
+        drop(inner);
+        drop(old);
     }
 
-    fn die_if_empty(inner: &mut GroupInner) -> Option<Death> {
-        if !inner.members.is_empty() {
-            return None;
-        }
+    /// Lets a group that no one joined die.
+    /// What the creator's join needed is dropped in any case: the join
+    /// failed.
+    pub(crate) fn abandon(&self) -> Option<Death> {
+        let mut inner = self.inner.lock();
+        let first = inner.first.take();
+        let dead = if inner.live == 0 {
+            Self::die(&mut inner)
+        } else {
+            None
+        };
+        drop(inner);
+        drop(first);
+        dead
+    }
+
+    fn die(inner: &mut GroupInner) -> Option<Death> {
         let file = inner.file.take()?;
         file.unhash();
-        // A dead group keeps nothing it does not need.
-        inner.members = KVVec::new();
-        inner.scratch = KVVec::new();
         Some(Death {
             _file: file,
             _charge: inner.charge.take(),
+            _first: inner.first.take(),
         })
+    }
+
+    /// Whether `sender` would wait for a blocking member's room. Takes the
+    /// member list's spinlock and nothing else, and drops no reference
+    /// under it: `poll()` calls this under the polling socket's
+    /// `unix_state_lock()`, and a waiting sender in `TASK_INTERRUPTIBLE`.
+    pub(crate) fn blocked(&self, sender: &Sock) -> bool {
+        self.members
+            .lock()
+            .as_ref()
+            .is_some_and(|list| list.hold_back(sender))
+    }
+
+    /// Waits on the group's socket `gsk` until no blocking member holds
+    /// `sender` back, for at most `timeo`: `EAGAIN` once that is out (at
+    /// once for `MSG_DONTWAIT`), `EINTR` or `ERESTARTSYS` on a signal.
+    /// Returns the time left.
+    ///
+    /// Senders that are not blocking members of the group all wait for the
+    /// same thing, so they wait exclusively: a wake-up lets one of them go,
+    /// which passes it on. A sender that is a blocking member does not wait
+    /// for itself, so it waits for something else and is woken with every
+    /// wake-up.
+    fn wait(
+        &self,
+        gsk: &Sock,
+        sender: &Sock,
+        exclusive: bool,
+        timeo: c_long,
+        waited: &mut bool,
+    ) -> Result<c_long> {
+        if timeo == 0 {
+            return Err(EAGAIN);
+        }
+        *waited = true;
+        let left = gsk.wait_group(timeo, exclusive, || self.blocked(sender));
+        if kernel::current!().signal_pending() {
+            // MAX_SCHEDULE_TIMEOUT: no timeout, so restart.
+            return Err(if timeo == c_long::MAX {
+                ERESTARTSYS
+            } else {
+                EINTR
+            });
+        }
+        Ok(left)
     }
 
     /// Sends `skb` to every member: to all blocking members or to none, in
     /// the same order everywhere. A group that died after the caller found
-    /// it has no members: the datagram reaches no one.
-    pub(crate) fn send(&self, sender: &Sock, skb: &Datagram, timeo: c_long) -> Result {
+    /// it, whose socket is `gsk`, has no members: the datagram reaches no
+    /// one.
+    pub(crate) fn send(&self, sender: &Sock, gsk: &Sock, skb: &Datagram, timeo: c_long) -> Result {
+        let mut waited = false;
+        let res = self.send_waiting(sender, gsk, skb, timeo, &mut waited);
+        // A sender woken exclusively passes the wake-up on, whether it sent
+        // or gave up: the room it was woken for may be enough for another.
+        if waited {
+            gsk.wake_one();
+        }
+        res
+    }
+
+    fn send_waiting(
+        &self,
+        sender: &Sock,
+        gsk: &Sock,
+        skb: &Datagram,
+        timeo: c_long,
+        waited: &mut bool,
+    ) -> Result {
         let mut timeo = timeo;
         loop {
-            let mut guard = self.inner.lock();
-            let inner = &mut *guard;
-            if inner.file.is_none() {
-                return Ok(());
-            }
-
-            // A datagram waits until every blocking member has room. As for
-            // unicast, a sender never waits for itself.
-            let full = inner
-                .members
-                .iter()
-                .find(|m| m.blocking() && !same(&m.sk, sender) && m.sk.full());
-            if let Some(m) = full {
-                if timeo == 0 {
-                    return Err(EAGAIN);
+            // Wait before cloning, so that a datagram that waits pins
+            // nothing.
+            let list = loop {
+                let Some(list) = self.list() else {
+                    return Ok(());
+                };
+                if !list.hold_back(sender) {
+                    break list;
                 }
-                let msk = m.sk.clone();
-                let seen = self.seq.load(Ordering::Acquire);
-                drop(guard);
-                timeo = msk.wait_for_room(timeo, &self.seq, seen);
-                if kernel::current!().signal_pending() {
-                    // MAX_SCHEDULE_TIMEOUT: no timeout, so restart.
-                    return Err(if timeo == c_long::MAX {
-                        ERESTARTSYS
-                    } else {
-                        EINTR
-                    });
-                }
+                let exclusive = !list.is_blocking(sender);
+                drop(list);
+                timeo = self.wait(gsk, sender, exclusive, timeo, waited)?;
+            };
+            skb.restart();
+            let mut out = Self::clone_all(sender, skb, &list)?;
+            if !self.deliver(sender, &list, &mut out) {
+                // A blocking member filled up since it was checked: free
+                // the clones (`out`) and wait again.
                 continue;
             }
-
-            // Make every clone before queueing any.
-            let GroupInner {
-                members, scratch, ..
-            } = inner;
-            for (i, m) in members.iter().enumerate() {
-                if !m.wants_from(sender) {
-                    continue;
+            // The wake-ups, and the frees of what was not queued, with no
+            // lock held: a member's `sk_data_ready()` may sleep.
+            for slot in out.iter_mut() {
+                let m = &list.all[slot.idx];
+                match core::mem::replace(&mut slot.out, Out::Queued) {
+                    Out::Queued => m.sk.data_ready(),
+                    Out::NotQueued(clone) => m.sk.drop_clone(clone),
+                    // A member that left meanwhile.
+                    Out::Clone(clone) => drop(clone),
+                    Out::Dropped if !m.left() => m.sk.count_drop(),
+                    Out::Dropped => {}
                 }
-                if !m.blocking() && m.sk.full() {
-                    m.sk.count_drop();
-                    continue;
-                }
-                if sender.may_send(&m.sk).is_err() {
-                    continue;
-                }
-                let clone = match skb.clone_for(sender, &m.sk, m.blocking()) {
-                    Ok(Some(clone)) => clone,
-                    // Dropped by the member's socket filter, or by a
-                    // drop-when-full member whose receive buffer is full.
-                    Ok(None) => continue,
-                    Err(e) => {
-                        scratch.clear();
-                        return Err(e);
-                    }
-                };
-                // The type invariant of `GroupInner` leaves room.
-                if scratch.push_within_capacity((clone, i)).is_err() {
-                    scratch.clear();
-                    return Err(ENOBUFS);
-                }
-            }
-            while let Some((clone, i)) = scratch.pop() {
-                members[i].sk.queue(clone);
             }
             return Ok(());
         }
+    }
+
+    /// Clones `skb` for every member of `list` that gets it, with no lock of
+    /// the group held, so that concurrent senders do this in parallel, and
+    /// notes the drop-when-full members' drops. An error fails the send; the
+    /// clones made so far are freed.
+    fn clone_all(sender: &Sock, skb: &Datagram, list: &Members) -> Result<KVVec<Slot>> {
+        let mut out =
+            KVVec::with_capacity(list.all.len(), GFP_KERNEL_ACCOUNT).map_err(|_| ENOBUFS)?;
+        for (idx, m) in list.all.iter().enumerate() {
+            if m.left() || !m.wants_from(sender) {
+                continue;
+            }
+            let made = if !m.blocking() && m.sk.full() {
+                Out::Dropped
+            } else if sender.may_send(&m.sk).is_err() {
+                continue;
+            } else {
+                match skb.clone_for(sender, &m.sk, m.blocking())? {
+                    Cloned::Clone(clone) => Out::Clone(clone),
+                    Cloned::Dropped => Out::Dropped,
+                    Cloned::Filtered => continue,
+                }
+            };
+            // There is room for every member.
+            if out.push_within_capacity(Slot { out: made, idx }).is_err() {
+                return Err(ENOBUFS);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ordered section: queues the send's clones, unless a blocking
+    /// member has no room (`false`: nothing was queued). The clones of
+    /// members that left are not queued. Unicast senders and other groups
+    /// do not take this lock, and may each fill a blocking member by one
+    /// datagram between its check and its clone's queueing, as in the
+    /// previous revision.
+    ///
+    /// It holds the group's spinlock for one check per blocking member and
+    /// two uncontended spinlocks per member queued to: that is all senders
+    /// to one group wait on each other for.
+    fn deliver(&self, sender: &Sock, list: &Members, out: &mut [Slot]) -> bool {
+        let _order = self.order.lock();
+        // The blocking members' slots come first, as their members do.
+        if out
+            .iter()
+            .take_while(|s| s.idx < list.blocking)
+            .any(|s| list.all[s.idx].holds_back(sender))
+        {
+            return false;
+        }
+        for slot in out.iter_mut() {
+            let m = &list.all[slot.idx];
+            if m.left() || !matches!(slot.out, Out::Clone(_)) {
+                continue;
+            }
+            if let Out::Clone(clone) = core::mem::replace(&mut slot.out, Out::Queued) {
+                if let Err(clone) = m.sk.enqueue(clone) {
+                    slot.out = Out::NotQueued(clone);
+                }
+            }
+        }
+        true
     }
 }

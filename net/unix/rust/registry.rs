@@ -25,7 +25,7 @@
 use crate::{
     group::{Added, Group},
     request::{blocking, leave_index, Address, Request, Resolved},
-    sock::{same, Sock},
+    sock::{same, Relay, Sock},
 };
 use kernel::{
     alloc::flags::{GFP_KERNEL_ACCOUNT, GFP_NOWAIT},
@@ -45,6 +45,9 @@ struct Membership {
     /// The address the join gave, so that a leave finds the group after its
     /// path was renamed or unlinked.
     addr: Address,
+    /// A blocking member's wake-up relay to the group, dropped after the
+    /// member left.
+    _relay: Option<Relay>,
 }
 
 /// The groups one socket has joined.
@@ -211,7 +214,7 @@ impl Registry {
                     if mine.list.lock().len() >= limit {
                         return Err(ENOBUFS);
                     }
-                    match Group::create(sk, &req.addr) {
+                    match Group::create(sk, &req.addr, req.flags) {
                         Ok(grp) => (grp, true),
                         // Another task bound the address first: look again.
                         Err(e) if e == EAGAIN => continue,
@@ -231,10 +234,11 @@ impl Registry {
                     .and_then(|()| grp.add(sk, req.flags))
             };
             match res {
-                Ok(Added::Yes) => {
+                Ok(Added::Yes(relay)) => {
                     let m = Membership {
                         group: grp,
                         addr: req.addr,
+                        _relay: relay,
                     };
                     // Cannot fail: room was reserved. Were it to, the
                     // membership would be undone, not leaked.

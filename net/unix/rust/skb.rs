@@ -33,16 +33,9 @@ impl Datagram {
     /// Clones the datagram for `member`: the payload is shared, and the
     /// member's socket filter applies to the clone. A `blocking` member's
     /// clone is charged to `sender`, a drop-when-full member's to the
-    /// member's receive buffer. `None` if the filter drops it or, for a
-    /// drop-when-full member, that buffer is full or the filter's trim
-    /// cannot allocate (a drop of the member's); `ENOBUFS` if it cannot be
-    /// allocated or, for a blocking member, trimmed or charged.
-    pub(crate) fn clone_for(
-        &self,
-        sender: &Sock,
-        member: &Sock,
-        blocking: bool,
-    ) -> Result<Option<SkbClone>> {
+    /// member's receive buffer. `ENOBUFS` if it cannot be allocated or, for
+    /// a blocking member, trimmed or charged.
+    pub(crate) fn clone_for(&self, sender: &Sock, member: &Sock, blocking: bool) -> Result<Cloned> {
         let mut clone = core::ptr::null_mut();
         // SAFETY: By the type invariant `self` is a prepared datagram, of
         // `sender`, and both sockets are live.
@@ -57,14 +50,32 @@ impl Datagram {
         };
         match err {
             0 => {}
-            // Dropped by the member's socket filter, or by a full
-            // drop-when-full member.
-            e if e == EPERM.to_errno() => return Ok(None),
+            e if e == EPERM.to_errno() => return Ok(Cloned::Filtered),
+            e if e == ENOSPC.to_errno() => return Ok(Cloned::Dropped),
             e => return Err(Error::from_errno(e)),
         }
         // INVARIANT: On success the clone is ours, and not queued.
-        Ok(NonNull::new(clone).map(SkbClone))
+        Ok(NonNull::new(clone).map_or(Cloned::Filtered, |c| Cloned::Clone(SkbClone(c))))
     }
+
+    /// Before a send that freed its clones makes them again: what the
+    /// freed clones' trimmed heads counted (see `unix_mcast_clone()`) no
+    /// longer counts.
+    pub(crate) fn restart(&self) {
+        // SAFETY: By the type invariant `self` is a prepared datagram.
+        unsafe { bindings::unix_mcast_dgram_restart(self.0.get()) };
+    }
+}
+
+/// What [`Datagram::clone_for`] made for a member.
+pub(crate) enum Cloned {
+    /// The member's clone.
+    Clone(SkbClone),
+    /// The member's socket filter dropped it.
+    Filtered,
+    /// A drop of a drop-when-full member's (its receive buffer is full, or
+    /// the trim cannot allocate), to count once the send is done.
+    Dropped,
 }
 
 /// A clone of a datagram, made for one member and not queued yet.
@@ -81,7 +92,19 @@ pub(crate) struct SkbClone(NonNull<bindings::sk_buff>);
 unsafe impl Send for SkbClone {}
 
 impl SkbClone {
-    /// Gives up ownership, to the C function that queues it.
+    /// Takes back a clone that a C function did not take.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a clone made by `unix_mcast_clone()`, not queued, whose
+    /// ownership the caller gives up.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Self {
+        // INVARIANT: The caller hands over a clone it owns.
+        // SAFETY: A clone is never at address zero.
+        Self(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    /// Gives up ownership, to the C function that queues or frees it.
     pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
         ManuallyDrop::new(self).0.as_ptr()
     }

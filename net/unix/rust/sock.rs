@@ -5,10 +5,7 @@
 //! points, that calls into C.
 
 use crate::{group::Group, request::Address, skb::SkbClone};
-use core::{
-    ptr::{self, NonNull},
-    sync::atomic::AtomicU32,
-};
+use core::ptr::{self, NonNull};
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
@@ -127,7 +124,7 @@ impl Sock {
         if grp.is_null() {
             return None;
         }
-        // SAFETY: A group's socket owns the reference `GroupFile::attach()`
+        // SAFETY: A group's socket owns the reference `GroupFile::create()`
         // made with `into_foreign()`, until its destructor gives it up;
         // `self` keeps the socket, hence the group, alive for the borrow.
         Some(unsafe { <Arc<Group> as ForeignOwnable>::borrow(grp) })
@@ -162,24 +159,109 @@ impl Sock {
         unsafe { bindings::unix_mcast_count_drop(self.as_ptr()) };
     }
 
-    /// Queues `clone` to this member and wakes it.
-    pub(crate) fn queue(&self, clone: SkbClone) {
-        // SAFETY: `self` is a live socket, and the clone, made for it, is
-        // handed over.
-        unsafe { bindings::unix_mcast_queue(self.as_ptr(), clone.into_raw()) };
+    /// Queues `clone` to this member without waking it, or gives it back
+    /// with the reason it was not queued. Takes only the member's
+    /// spinlocks: it runs in a group's ordered section.
+    pub(crate) fn enqueue(&self, clone: SkbClone) -> Result<(), NotQueued> {
+        let skb = clone.into_raw();
+        // SAFETY: `self` is a live socket, and `skb` a clone made for it
+        // that we own; on success the member's queue owns it.
+        let reason = unsafe { bindings::unix_mcast_enqueue(self.as_ptr(), skb) };
+        if reason == 0 {
+            return Ok(());
+        }
+        // SAFETY: A clone that was not queued is still ours.
+        Err(NotQueued(unsafe { SkbClone::from_raw(skb) }, reason))
     }
 
-    /// Waits until this member has room, `timeo` runs out, a signal
-    /// arrives or `seq` moves on from `seen`. Returns the time left.
-    pub(crate) fn wait_for_room(&self, timeo: c_long, seq: &AtomicU32, seen: u32) -> c_long {
-        // SAFETY: `self` is a live socket, and `seq` outlives the call.
-        unsafe { bindings::unix_mcast_wait(self.as_ptr(), timeo, seq.as_ptr(), seen) }
+    /// Frees a clone this member's queue did not take, counting it as a drop
+    /// of the member's if it was full.
+    pub(crate) fn drop_clone(&self, clone: NotQueued) {
+        let NotQueued(clone, reason) = clone;
+        // SAFETY: `self` is a live socket, and the clone is ours to free.
+        unsafe { bindings::unix_mcast_drop(self.as_ptr(), clone.into_raw(), reason) };
     }
 
-    /// Wakes the senders waiting for this member's room.
-    pub(crate) fn wake_senders(&self) {
+    /// Wakes this member for the clones queued to it.
+    pub(crate) fn data_ready(&self) {
         // SAFETY: `self` is a live socket.
-        unsafe { bindings::unix_mcast_wake_senders(self.as_ptr()) };
+        unsafe { bindings::unix_mcast_data_ready(self.as_ptr()) };
+    }
+
+    /// Waits once on this group socket's wait queue, interruptibly and, if
+    /// `exclusive`, exclusively, if `blocked()`, checked once the task is on
+    /// the queue, says so and no signal is pending; for at most `timeo`.
+    /// Returns the time left. Whoever makes `blocked()` false wakes the
+    /// queue afterwards: a blocking member's relay, or a membership change.
+    /// `blocked()` runs in `TASK_INTERRUPTIBLE`: it must not sleep.
+    pub(crate) fn wait_group(
+        &self,
+        timeo: c_long,
+        exclusive: bool,
+        blocked: impl FnOnce() -> bool,
+    ) -> c_long {
+        let wait = Opaque::<bindings::wait_queue_entry>::uninit();
+        // SAFETY: `wait` is valid memory, which stays in place until it is
+        // off the queue (`unix_mcast_wait_finish()` below).
+        unsafe { bindings::init_wait(wait.get()) };
+        // SAFETY: `self` is a live group socket; see above for `wait`.
+        unsafe { bindings::unix_mcast_wait_prepare(self.as_ptr(), wait.get(), exclusive) };
+        let left = if blocked() && !kernel::current!().signal_pending() {
+            // SAFETY: Sleeps; the timeout may be any value.
+            unsafe { bindings::schedule_timeout(timeo) }
+        } else {
+            timeo
+        };
+        // SAFETY: As for `unix_mcast_wait_prepare()`.
+        unsafe { bindings::unix_mcast_wait_finish(self.as_ptr(), wait.get()) };
+        left
+    }
+
+    /// Wakes one sender waiting on this group socket, and its pollers.
+    pub(crate) fn wake_one(&self) {
+        // SAFETY: `self` is a live socket.
+        unsafe { bindings::unix_mcast_wake_one(self.as_ptr()) };
+    }
+
+    /// Wakes every sender waiting on this group socket, and its pollers.
+    pub(crate) fn wake_all(&self) {
+        // SAFETY: `self` is a live socket.
+        unsafe { bindings::unix_mcast_wake_all(self.as_ptr()) };
+    }
+}
+
+/// A clone a member's queue did not take, and the reason (an `enum
+/// skb_drop_reason`).
+pub(crate) struct NotQueued(SkbClone, u32);
+
+/// A blocking member's wake-up relay to its group: while it exists, every
+/// wake-up of the member's senders (a read that makes room, a shutdown, its
+/// close) wakes one sender waiting on the group, and the group's pollers.
+///
+/// # Invariants
+///
+/// `0` was returned by `unix_mcast_relay_add()`, and is owned by this.
+pub(crate) struct Relay(NonNull<bindings::unix_mcast_relay>);
+
+// SAFETY: A relay may be removed from any thread.
+unsafe impl Send for Relay {}
+// SAFETY: `&Relay` gives access to nothing.
+unsafe impl Sync for Relay {}
+
+impl Relay {
+    /// Relays the wake-ups of `member` to the group whose socket is `group`.
+    pub(crate) fn new(member: &Sock, group: &Sock) -> Result<Self> {
+        // SAFETY: Both are live sockets.
+        let relay = unsafe { bindings::unix_mcast_relay_add(member.as_ptr(), group.as_ptr()) };
+        // INVARIANT: A non-null return is a relay that is now ours.
+        NonNull::new(relay).map(Self).ok_or(ENOMEM)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the relay is ours.
+        unsafe { bindings::unix_mcast_relay_del(self.0.as_ptr()) };
     }
 }
 
@@ -205,16 +287,22 @@ unsafe impl Send for GroupFile {}
 unsafe impl Sync for GroupFile {}
 
 impl GroupFile {
-    /// Creates an unbound socket for a group, in the network namespace of
-    /// `creator`, with the current task's credentials and LSM checks.
-    pub(crate) fn create(creator: &Sock) -> Result<Self> {
+    /// Creates an unbound socket for the group `grp`, in the network
+    /// namespace of `creator`, with the current task's credentials and LSM
+    /// checks. The socket owns the reference `grp`, which its destructor
+    /// drops.
+    pub(crate) fn create(creator: &Sock, grp: Arc<Group>) -> Result<Self> {
         // SAFETY: `creator` is a live socket.
         let file = from_err_ptr(unsafe { bindings::unix_mcast_group_create(creator.as_ptr()) })?;
         // INVARIANT: The reference returned is now ours.
-        Ok(Self {
+        let file = Self {
             // SAFETY: `from_err_ptr()` let no error, hence no null, through.
             file: unsafe { NonNull::new_unchecked(file) },
-        })
+        };
+        // SAFETY: The socket was just created: it is live, not bound, and no
+        // group's yet.
+        unsafe { bindings::unix_mcast_group_attach(file.sock().as_ptr(), grp.into_foreign()) };
+        Ok(file)
     }
 
     /// The group's socket.
@@ -222,13 +310,6 @@ impl GroupFile {
         // SAFETY: By the type invariant the file is a live socket file; it
         // owns its socket for as long as it is referenced.
         unsafe { Sock::from_raw(bindings::unix_mcast_file_sock(self.file.as_ptr())) }
-    }
-
-    /// Makes the socket the group's: from here on the socket owns a
-    /// reference on `grp`, which its destructor drops.
-    pub(crate) fn attach(&self, grp: Arc<Group>) {
-        // SAFETY: The socket is live, not yet bound, and not yet a group's.
-        unsafe { bindings::unix_mcast_group_attach(self.sock().as_ptr(), grp.into_foreign()) };
     }
 
     /// Unhashes the socket: its address is free from here on. Takes only the
@@ -245,8 +326,11 @@ impl Sock {
     /// another socket was bound there meanwhile. Takes no lock but those of
     /// `bind()`.
     pub(crate) fn bind_group(&self, addr: &Address) -> Result {
-        // SAFETY: `self` is a group's socket, unbound, and `addr` holds
-        // `addr.len()` valid bytes.
+        // SAFETY: `self` is a live socket, and `addr` holds `addr.len()`
+        // valid bytes. `unix_mcast_group_bind()` binds as bind(2) binds a
+        // socket (which fails for one already bound); it is called on a
+        // group's socket, whose file the group keeps until it dies, so the
+        // socket still has its `struct socket`.
         to_result(unsafe {
             bindings::unix_mcast_group_bind(self.as_ptr(), addr.as_raw(), addr.len() as c_int)
         })

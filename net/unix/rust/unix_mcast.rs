@@ -28,10 +28,14 @@
 //! # Locking
 //!
 //! There is no global lock. The lock order is: a socket's memberships lock
-//! (`registry.rs`), then a group's lock (`group.rs`), then a member's
-//! `unix_state_lock()`; the registry's XArray spinlock is taken alone. No
-//! path lookup, permission or LSM check of a join, and no `bind()`, runs
-//! under any of them.
+//! (`registry.rs`), then a group's mutex, then its ordered section's
+//! spinlock (`group.rs`), then a member's `unix_state_lock()`; the
+//! registry's XArray spinlock is taken alone, and a group's member list
+//! spinlock is a leaf (`poll()` takes it under the polling socket's
+//! `unix_state_lock()`). No path lookup, permission or LSM check of a join,
+//! and no `bind()`, runs under any of them; a send takes no mutex, only its
+//! group's two spinlocks and, in the ordered section, its members' state
+//! and queue locks.
 
 mod group;
 mod registry;
@@ -122,10 +126,27 @@ pub unsafe extern "C" fn unix_mcast_sendmsg(
     let Some(grp) = group.group() else {
         return EINVAL.to_errno();
     };
-    match grp.send(sk, skb, timeo) {
+    match grp.send(sk, group, skb, timeo) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// Whether a send by `sk` to the group whose socket is `group` would wait
+/// for a blocking member's room: what `poll()` reports for a socket
+/// connected to a group. Takes only spinlocks.
+///
+/// # Safety
+///
+/// `sk` and `group` must be live sockets the caller holds.
+#[export]
+pub unsafe extern "C" fn unix_mcast_blocked(
+    sk: *mut bindings::sock,
+    group: *mut bindings::sock,
+) -> bool {
+    // SAFETY: The caller holds both sockets for the call.
+    let (sk, group) = unsafe { (Sock::from_raw(sk), Sock::from_raw(group)) };
+    group.group().is_some_and(|grp| grp.blocked(sk))
 }
 
 /// Leaves every group `sk` joined; called when `sk` is released.
@@ -151,7 +172,7 @@ pub unsafe extern "C" fn unix_mcast_release(sk: *mut bindings::sock) {
 /// once.
 #[export]
 pub unsafe extern "C" fn unix_mcast_group_destruct(grp: *mut c_void) {
-    // SAFETY: `grp` comes from `into_foreign()` in `GroupFile::attach()`, and
+    // SAFETY: `grp` comes from `into_foreign()` in `GroupFile::create()`, and
     // the socket gives its reference up here, once.
     drop(unsafe { <Arc<Group> as ForeignOwnable>::from_foreign(grp) });
 }

@@ -31,6 +31,9 @@
  *   -u  unicast only: no join, leave or max_memberships (for kernels
  *       without CONFIG_UNIX_MULTICAST)
  *
+ * poll() for POLLOUT is checked too: a socket connected to a group is
+ * writable only while no blocking member of it but itself is full.
+ *
  * Not modelled, so not generated: blocking sends and receives, SO_SNDTIMEO
  * and signals, concurrent senders, the send buffer's limit (a send that
  * could come near it is skipped, on both sides), credentials, SCM_RIGHTS,
@@ -45,6 +48,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -91,12 +95,13 @@ static_assert(offsetof(struct unix_mreq, umr_family) == 0 &&
 
 enum {
 	OP_SOCKET, OP_CLOSE, OP_BIND, OP_UNLINK, OP_JOIN, OP_LEAVE, OP_SENDTO,
-	OP_SEND, OP_CONNECT, OP_RECV, OP_SHUTDOWN, OP_RXQ, OP_SYSCTL, OP_NR
+	OP_SEND, OP_CONNECT, OP_RECV, OP_SHUTDOWN, OP_RXQ, OP_SYSCTL, OP_POLL,
+	OP_NR
 };
 
 static const char *const op_name[OP_NR] = {
 	"socket", "close", "bind", "unlink", "join", "leave", "sendto",
-	"send", "connect", "recv", "shutdown", "rxq_ovfl", "sysctl",
+	"send", "connect", "recv", "shutdown", "rxq_ovfl", "sysctl", "poll",
 };
 
 /* How an address is given. */
@@ -208,7 +213,7 @@ static int g_cur_op = -1;
 enum {
 	EV_GSEND, EV_CLONE, EV_GAGAIN, EV_DROP, EV_SHUTSKIP, EV_NOLOOP,
 	EV_GROUP, EV_GDIE, EV_RESET, EV_AUTOBIND, EV_TAKEOVER, EV_BYADDR,
-	EV_KEPT, EV_UNSURE, EV_NR
+	EV_KEPT, EV_UNSURE, EV_POLLBLOCKED, EV_NR
 };
 
 static const char *const ev_name[EV_NR] = {
@@ -217,6 +222,7 @@ static const char *const ev_name[EV_NR] = {
 	"groups gone", "ECONNRESET", "autobinds", "stale files taken over",
 	"leaves by join address", "group datagrams kept on disconnect",
 	"ops skipped as the contract leaves them open",
+	"polls not writable for a group's full member",
 };
 
 static unsigned long cov[OP_NR][136], ev[EV_NR];
@@ -246,6 +252,7 @@ struct mobj {
 	int rawlen;		/* its address as recvfrom() gives it */
 	unsigned char raw[SS_LEN];
 	int outstanding;	/* its datagrams still queued */
+	int big;		/* of them, longer than PAYMAX */
 };
 
 struct mmsg {
@@ -366,6 +373,7 @@ static void m_enqueue(int slot, uint32_t id, int len, int from, bool grp)
 	m->grp = grp;
 	m->drops = s->rxq ? s->drops : 0;
 	M.o[from].outstanding++;
+	M.o[from].big += len > PAYMAX;
 }
 
 static void m_pop(int slot)
@@ -373,6 +381,7 @@ static void m_pop(int slot)
 	struct mslot *s = &M.s[slot];
 
 	M.o[s->q[s->qhead].from].outstanding--;
+	M.o[s->q[s->qhead].from].big -= s->q[s->qhead].len > PAYMAX;
 	s->qhead = (s->qhead + 1) % MAXQ;
 	s->qn--;
 }
@@ -401,6 +410,7 @@ static void m_purge_unicast(int slot)
 		EV(EV_KEPT);
 		s->q[(s->qhead + s->qn++) % MAXQ] = m;
 		M.o[m.from].outstanding++;
+		M.o[m.from].big += m.len > PAYMAX;
 	}
 }
 
@@ -909,6 +919,42 @@ static long m_send(const struct op *op, int slot, const struct inputs *in,
 	return in->paylen;
 }
 
+/* poll() for POLLOUT on a datagram socket (v2): writable unless its send
+ * buffer is full, or its peer would make a MSG_DONTWAIT send fail with
+ * EAGAIN: a group with a full blocking member other than itself, or a full
+ * socket whose own peer is another. The send buffer is not modelled: the
+ * check is skipped while a long datagram of the socket is queued anywhere,
+ * or so many short ones that they might charge a quarter of its send buffer
+ * (unix_writable()): each charges at most 1.5 KiB (a PAYMAX datagram's
+ * truesize, 1280 bytes, and a blocking copy's 256).
+ */
+static long m_poll(int slot, bool *skip)
+{
+	struct mslot *s = &M.s[slot];
+	int other = s->peer, i;
+	struct mgroup *g;
+
+	if (M.o[s->obj].big || M.o[s->obj].outstanding > g_sndbuf / 4 / 1536) {
+		*skip = true;
+		return 0;
+	}
+	if (other < 0 || !M.o[other].alive)
+		return 1;
+	if (M.o[other].kind == K_GROUP) {
+		g = &M.g[M.o[other].gidx];
+		for (i = 0; i < g->n; i++)
+			if (!(g->mflags[i] & UNIX_MREQ_DROP_WHEN_FULL) &&
+			    g->mslot[i] != slot && m_full(&M.s[g->mslot[i]])) {
+				EV(EV_POLLBLOCKED);
+				return 0;
+			}
+		return 1;
+	}
+	/* As unix_dgram_poll(): the queue's length, whatever its shutdown. */
+	i = M.o[other].slot;
+	return M.s[i].peer == s->obj || M.s[i].qn <= M.s[i].qlim;
+}
+
 static long m_recv(const struct op *op, int slot, struct res *e)
 {
 	struct mslot *s = &M.s[slot];
@@ -1159,7 +1205,7 @@ static void model_op(const struct op *op, const struct inputs *in,
 		}
 		if (s->type == SOCK_STREAM &&
 		    (op->kind == OP_SENDTO || op->kind == OP_SEND ||
-		     op->kind == OP_RECV)) {
+		     op->kind == OP_RECV || op->kind == OP_POLL)) {
 			*skip = true;
 			return;
 		}
@@ -1189,6 +1235,9 @@ static void model_op(const struct op *op, const struct inputs *in,
 			break;
 		case OP_RXQ:
 			s->rxq = op->len;
+			break;
+		case OP_POLL:
+			r = m_poll(op->slot, skip);
 			break;
 		}
 	}
@@ -1297,6 +1346,20 @@ static void real_op(const struct op *op, const struct inputs *in,
 		snprintf(val, sizeof(val), "%d", op->len);
 		write_file(op->form ? MM_PATH : QLEN_PATH, val, r);
 		return;
+	case OP_POLL: {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+		/* poll() ignores a negative fd: no socket is EBADF. */
+		if (fd < 0) {
+			r->ret = -1;
+			errno = EBADF;
+			break;
+		}
+		r->ret = poll(&p, 1, 0);
+		if (r->ret >= 0)
+			r->ret = !!(p.revents & POLLOUT);
+		break;
+	}
 	}
 	r->err = r->ret < 0 ? errno : 0;
 	if (r->ret < 0)
@@ -1696,7 +1759,7 @@ static void gen_op(struct op *op, uint32_t id)
 		[OP_UNLINK] = 4, [OP_JOIN] = 36, [OP_LEAVE] = 10,
 		[OP_SENDTO] = 52, [OP_SEND] = 10, [OP_CONNECT] = 8,
 		[OP_RECV] = 32, [OP_SHUTDOWN] = 1, [OP_RXQ] = 4,
-		[OP_SYSCTL] = 4,
+		[OP_SYSCTL] = 4, [OP_POLL] = 8,
 	};
 	static const int badlen[] = { 0, 1, 2, 111, 119, 121, 4096, -1 };
 	static const int badopt[] = { 0, 3, 99 };
@@ -1730,7 +1793,7 @@ static void gen_op(struct op *op, uint32_t id)
 			int i = (r + total) % NSLOT;
 
 			if (gen_open[i] == want &&
-			    (k != OP_SEND || gen_conn[i]))
+			    ((k != OP_SEND && k != OP_POLL) || gen_conn[i]))
 				break;
 		}
 		if (total < NSLOT)
