@@ -1382,8 +1382,17 @@ TEST_F(mcast, dontwait_not_behind_fanout)
 	int overlap = 0;
 	int m[FANOUT_MEMBERS], a = dgram(), i, r, status;
 	char hbuf[8] = "H", lbuf[8] = "L";
+	cpu_set_t cpus;
 	pid_t pid;
 
+	/* The two senders on CPUs of their own, so that the light send can
+	 * only wait for what it waits on in the kernel.
+	 */
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
@@ -1411,6 +1420,10 @@ TEST_F(mcast, dontwait_not_behind_fanout)
 	if (!pid) {
 		int b = dgram();
 
+		CPU_ZERO(&cpus);
+		CPU_SET(1, &cpus);
+		if (sched_setaffinity(0, sizeof(cpus), &cpus))
+			_exit(2);
 		for (r = 0; r < FANOUT_ROUNDS; r++) {
 			while (LOAD(sh->go) != r + 1)
 				;
