@@ -1367,9 +1367,11 @@ static int cmp_double(const void *a, const void *b)
  * MSG_DONTWAIT send made while another sender's fan-out runs its members'
  * filters does not wait for that fan-out. The bound is relative, measured
  * in the same run: made during the heavy fan-out, the light send takes
- * longer than alone by less than a quarter of the heavy fan-out (about
- * nothing, natively and emulated; a send that waited behind the fan-out
- * would take about nine tenths of it longer, as it starts a tenth into it).
+ * longer than alone by less than half of the heavy fan-out. A send that
+ * waited behind the fan-out would take about nine tenths of it longer, as
+ * it starts a tenth into it; one that does not wait takes about as long as
+ * alone natively, and up to a quarter of the fan-out longer under software
+ * emulation, where two busy CPUs slow each other down.
  */
 TEST_F(mcast, dontwait_not_behind_fanout)
 {
@@ -1472,7 +1474,7 @@ TEST_F(mcast, dontwait_not_behind_fanout)
 	       alone[FANOUT_ROUNDS / 2] * 1e6,
 	       sh->light[FANOUT_ROUNDS / 2] * 1e6,
 	       sh->light[FANOUT_ROUNDS - 1] * 1e6);
-	ASSERT_GT(heavy[FANOUT_ROUNDS / 2] / 4,
+	ASSERT_GT(heavy[FANOUT_ROUNDS / 2] / 2,
 		  sh->light[FANOUT_ROUNDS / 2] - alone[FANOUT_ROUNDS / 2]);
 	for (i = 0; i < FANOUT_MEMBERS; i++)
 		close(m[i]);
