@@ -819,6 +819,20 @@ static long m_connect(int slot, const struct inputs *in, bool *skip)
 	return 0;
 }
 
+/* Whether a send from @slot to group @g waits for (or, MSG_DONTWAIT, fails
+ * for) a full blocking member: never for itself, as for unicast.
+ */
+static bool m_held_back(const struct mgroup *g, int slot)
+{
+	int i;
+
+	for (i = 0; i < g->n; i++)
+		if (!(g->mflags[i] & UNIX_MREQ_DROP_WHEN_FULL) &&
+		    g->mslot[i] != slot && m_full(&M.s[g->mslot[i]]))
+			return true;
+	return false;
+}
+
 static long m_send(const struct op *op, int slot, const struct inputs *in,
 		   bool *skip)
 {
@@ -867,12 +881,10 @@ static long m_send(const struct op *op, int slot, const struct inputs *in,
 
 	if (M.o[other].kind == K_GROUP) {
 		g = &M.g[M.o[other].gidx];
-		for (i = 0; i < g->n; i++)
-			if (!(g->mflags[i] & UNIX_MREQ_DROP_WHEN_FULL) &&
-			    g->mslot[i] != slot && m_full(&M.s[g->mslot[i]])) {
-				EV(EV_GAGAIN);
-				return -EAGAIN;
-			}
+		if (m_held_back(g, slot)) {
+			EV(EV_GAGAIN);
+			return -EAGAIN;
+		}
 		n = g->n;
 		if (M.o[me].outstanding + n > g_cap) {
 			*skip = true;
@@ -932,7 +944,6 @@ static long m_poll(int slot, bool *skip)
 {
 	struct mslot *s = &M.s[slot];
 	int other = s->peer, i;
-	struct mgroup *g;
 
 	if (M.o[s->obj].big || M.o[s->obj].outstanding > g_sndbuf / 4 / 1536) {
 		*skip = true;
@@ -941,13 +952,10 @@ static long m_poll(int slot, bool *skip)
 	if (other < 0 || !M.o[other].alive)
 		return 1;
 	if (M.o[other].kind == K_GROUP) {
-		g = &M.g[M.o[other].gidx];
-		for (i = 0; i < g->n; i++)
-			if (!(g->mflags[i] & UNIX_MREQ_DROP_WHEN_FULL) &&
-			    g->mslot[i] != slot && m_full(&M.s[g->mslot[i]])) {
-				EV(EV_POLLBLOCKED);
-				return 0;
-			}
+		if (m_held_back(&M.g[M.o[other].gidx], slot)) {
+			EV(EV_POLLBLOCKED);
+			return 0;
+		}
 		return 1;
 	}
 	/* As unix_dgram_poll(): the queue's length, whatever its shutdown. */
