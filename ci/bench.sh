@@ -1,17 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The benchmark: build the patched kernel without debug options, boot it,
-# run mcast_bench's full table (or, with -q, its quick mode) and copy the
-# table, the CSV and the plot to results/ in the checkout.
+# The benchmark: first the in-kernel microbenchmark at native speed
+# (ci/kbench.sh, User-Mode Linux); then build the patched kernel without
+# debug options, boot it (software emulation), run mcast_bench's full table
+# (or, with -q, both in their quick modes) and copy the tables, the CSVs and
+# the plots to results/ in the checkout.
 #   bench.sh [-q]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 args=-p
 [ "${1:-}" = -q ] && args="-p+-q"
-"$TOP/ci/buildroot.sh"
-"$TOP/ci/srctree.sh"
-"$TOP/ci/apply.sh"
+"$TOP/ci/kbench.sh" ${1:+"$1"}
 "$TOP/ci/build.sh" bench
 in_root sh -ec "
 	rm -rf /build/guest/bench && mkdir -p /build/guest/bench

@@ -6,10 +6,12 @@
 #
 # KIND is debug (the test kernel: KASAN, lockdep, kmemleak, fault
 # injection), bench (no debug options), kcsan (the data-race detector), uml
-# (User-Mode Linux, SMP, for the fast first stage of the tests, the build
-# of every prefix of the series and the in-kernel microbenchmark) or
-# umlnomcast (uml with CONFIG_UNIX_MULTICAST=n and CONFIG_RUST=n). Each KIND has its own persistent O= directory, so
-# rebuilds are incremental, and the kernel's C objects go through ccache
+# (User-Mode Linux, SMP, for the fast first stage of the tests and the
+# build of every prefix of the series), umlbench (uml's configuration, for
+# the in-kernel microbenchmark's tree: ci/kbench.sh) or umlnomcast (uml
+# with CONFIG_UNIX_MULTICAST=n and CONFIG_RUST=n). Each KIND has its own
+# persistent O= directory, so rebuilds are incremental, and the kernel's C
+# objects go through ccache
 # (in $CCACHE, inside the build root), so that switching between trees
 # recompiles nothing that was compiled before. Rust objects and host
 # programs are not cached: rustc links host Rust programs with HOSTCC,
@@ -23,7 +25,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kind=${1:?usage: build.sh debug|bench|kcsan|uml|umlnomcast}
+kind=${1:?usage: build.sh debug|bench|kcsan|uml|umlbench|umlnomcast}
 shift
 frags="/aum/ci/vm.config /aum/Kconfig.fragment"
 arch=x86
@@ -36,6 +38,10 @@ kcsan) frags="$frags /aum/ci/kcsan.config" ;;
 # Rust builds) only on the debug kernel, which has every Rust file of the
 # series: no prefix adds Rust that the series' last commit does not have.
 uml) frags="/aum/Kconfig.fragment /aum/ci/uml.config" arch=um target=linux ;;
+umlbench)
+	frags="/aum/Kconfig.fragment /aum/ci/uml.config"
+	arch=um target=linux seed=uml
+	;;
 umlnomcast)
 	frags="/aum/Kconfig.fragment /aum/ci/uml.config /aum/ci/nomcast.config"
 	arch=um target=linux seed=uml

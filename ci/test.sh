@@ -327,6 +327,13 @@ if [ -n "${NOMCAST_OK:-}" ] && stage "build selftests (CONFIG_UNIX_MULTICAST=n h
 	fi
 fi
 
+# The in-kernel microbenchmark's quick mode (User-Mode Linux, the series
+# with the benchmark's patch), to prove that it builds, runs and delivers
+# exactly one datagram to every member of every send; its figures are not
+# judged here (ci/kbench.sh measures).
+stage "in-kernel microbenchmark quick mode (User-Mode Linux, ci/kbench.sh -q)" "$TOP/ci/kbench.sh" -q
+fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
+
 # The debug kernel: the whole series, for the emulated boot that is the
 # final word (KASAN, lockdep, kmemleak, fault injection).
 kbuild "debug kernel build (patches 1-$N, CONFIG_UNIX_MULTICAST=y, CLIPPY=1, no warnings)" debug "$TIP" boot &&
