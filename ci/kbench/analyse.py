@@ -53,7 +53,7 @@ def ci(v):
 
 def main():
     log, out = sys.argv[1], sys.argv[2]
-    rows, header, errors, prim, irq = [], "", [], "", 0
+    rows, header, errors, prim, irq, conc = [], "", [], "", 0, []
     pat = re.compile(r"unix_mcast_kbench: (run=.*)")
     for line in open(log, errors="replace"):
         m = pat.search(line)
@@ -66,6 +66,9 @@ def main():
             irq = int(m.group(1)) - int(re.search(r"spin_lock\+unlock (\d+) ns", prim).group(1))
         elif "unix_mcast_kbench: kernel" in line:
             header = line.split("unix_mcast_kbench: ", 1)[1].strip()
+        elif "unix_mcast_kbench: conc run=" in line:
+            d = dict(kv.split("=") for kv in line.split("conc ", 1)[1].split())
+            conc.append({k: (v if k == "mode" else int(v)) for k, v in d.items()})
         elif "unix_mcast_kbench:" in line and "error" in line:
             errors.append(line.strip())
     if errors or not rows:
@@ -156,6 +159,40 @@ def main():
                      if (r, mode, size, n) in cell]
                 med.append(f"{statistics.median(v):>10.0f}" if v else f"{'':>10}")
             w.append(f"  {mode:<10}" + "".join(med))
+    if conc:
+        w.append("")
+        n, msgs = conc[0]["n"], conc[0]["msgs"]
+        w.append(f"Concurrent senders to one group of {n} members with room: {msgs} "
+                 "datagrams in all, each delivered to every member, in one order "
+                 "(checked); thousands of datagrams per second, median over runs, "
+                 "and the ratio to one sender per run, median (range):")
+        ks = sorted({c["senders"] for c in conc})
+        w.append(f"  {'mode':<7}{'size':>7}" + "".join(f"{f'{k} sender' + ('s' if k > 1 else ''):>26}"
+                                                    for k in ks))
+        cc = {(c["run"], c["mode"], c["size"], c["senders"]): c["msgs"] / c["ns"] * 1e6
+              for c in conc}
+        for mode in ("dwf", "block"):
+            for size in sorted({c["size"] for c in conc}):
+                line = f"  {mode:<7}{size:>7}"
+                for k in ks:
+                    v = [cc[(r, mode, size, k)] for r in runs if (r, mode, size, k) in cc]
+                    q = [cc[(r, mode, size, k)] / cc[(r, mode, size, ks[0])] for r in runs
+                         if (r, mode, size, k) in cc and (r, mode, size, ks[0]) in cc]
+                    line += (f"{statistics.median(v):>9.1f} {statistics.median(q):>5.2f}x "
+                             f"({min(q):.2f}-{max(q):.2f})" if v and q else f"{'':>26}")
+                w.append(line)
+        w.append("  per member and send (ns, median over runs): ordered section / clones / "
+                 "wake-ups; with more senders each member's socket is shared between CPUs:")
+        for mode in ("dwf", "block"):
+            for size in sorted({c["size"] for c in conc}):
+                line = f"  {mode:<7}{size:>7}"
+                for k in ks:
+                    v = [c for c in conc if (c["mode"], c["size"], c["senders"]) == (mode, size, k)]
+                    if v:
+                        ph = [statistics.median(c[f] / c["n"] for c in v)
+                              for f in ("hold_ns", "clone_ns", "wake_ns")]
+                        line += f"{ph[0]:>11.0f} /{ph[1]:>4.0f} /{ph[2]:>4.0f}  "
+                w.append(line)
     w.append("")
     for mode in MODES:
         w.append(f"  {mode}: {LABEL[mode]}")
@@ -177,9 +214,20 @@ def main():
                     if v:
                         f.write(f"{n} {statistics.median(v):.3f} {min(v):.3f} {max(v):.3f}\n")
                 f.write("\n\n")
-    gp = [f'set terminal png size {600 * len(sizes)},450',
+        # Then the concurrent senders' rate, per mode and size.
+        for mode in ("dwf", "block"):
+            for size in sorted({c["size"] for c in conc}):
+                f.write(f"# conc {mode} {size}\n")
+                for k in sorted({c["senders"] for c in conc}):
+                    v = [c["msgs"] / c["ns"] * 1e6 for c in conc
+                         if (c["mode"], c["size"], c["senders"]) == (mode, size, k)]
+                    if v:
+                        f.write(f"{k} {statistics.median(v):.2f} {min(v):.2f} {max(v):.2f}\n")
+                f.write("\n\n")
+    panels = len(sizes) + (1 if conc else 0)
+    gp = [f'set terminal png size {600 * panels},450',
           'set output "kbench.png"',
-          f'set multiplot layout 1,{len(sizes)} title "{header}"',
+          f'set multiplot layout 1,{panels} title "{header}"',
           'set xlabel "members N"', 'set ylabel "one send, microseconds"',
           'set key top left', 'set grid', 'set logscale xy']
     for k, size in enumerate(sizes):
@@ -190,6 +238,20 @@ def main():
                          f'with yerrorlines title "{mode}"')
         gp.append(f'set title "{size} bytes"')
         gp.append("plot " + ", ".join(plots))
+    if conc:
+        base = len(sizes) * len(MODES)
+        plots = []
+        j = 0
+        for mode in ("dwf", "block"):
+            for size in sorted({c["size"] for c in conc}):
+                plots.append(f'"kbench.dat" index {base + j} using 1:2:3:4 '
+                             f'with yerrorlines title "{mode} {size} B"')
+                j += 1
+        gp += ['unset logscale', 'set logscale x 2', 'set xtics (1, 2, 4)',
+               'set xrange [0.8:5]', 'set yrange [0:*]',
+               f'set title "concurrent senders, {conc[0]["n"]} members"',
+               'set xlabel "senders"', 'set ylabel "thousand datagrams per second"',
+               'set key bottom right', "plot " + ", ".join(plots)]
     gp.append("unset multiplot")
     open(f"{out}/kbench.gp", "w").write("\n".join(gp) + "\n")
 

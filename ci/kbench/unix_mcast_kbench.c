@@ -31,9 +31,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/in.h>
 #include <linux/kernel.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/net.h>
@@ -67,6 +69,13 @@ MODULE_PARM_DESC(warm, "untimed sends per cell before the timed ones");
 
 enum mode { DWF, BLOCK, UDP, UNICAST, NR_MODES };
 static const char *const mode_name[NR_MODES] = { "dwf", "block", "udp", "unicast" };
+
+static unsigned int conc_n = 100;
+module_param(conc_n, uint, 0644);
+MODULE_PARM_DESC(conc_n, "members of the concurrent senders' group");
+static unsigned int conc_msgs = 2400;
+module_param(conc_msgs, uint, 0644);
+MODULE_PARM_DESC(conc_msgs, "datagrams the concurrent senders send in all");
 
 /* The phases of a send the hold-time patch times: ordered section,
  * clones, wake-ups.
@@ -289,6 +298,12 @@ static void phases(u64 *total, u64 *count)
 		unix_mcast_hold_read(p, &total[p], &count[p]);
 }
 
+/* The mean time per send in phase @p between two readings. */
+static u64 per_send(u64 *h0, u64 *n0, u64 *h, u64 *n, unsigned int p)
+{
+	return n[p] > n0[p] ? (h[p] - h0[p]) / (n[p] - n0[p]) : 0;
+}
+
 static int run_cell(struct cell *c, unsigned int run)
 {
 	u64 h0[NR_PHASES] = {}, n0[NR_PHASES] = {}, h[NR_PHASES], n[NR_PHASES];
@@ -324,7 +339,7 @@ static int run_cell(struct cell *c, unsigned int run)
 	}
 	phases(h, n);
 	for (p = 0; p < NR_PHASES; p++)
-		per[p] = n[p] > n0[p] ? (h[p] - h0[p]) / (n[p] - n0[p]) : 0;
+		per[p] = per_send(h0, n0, h, n, p);
 	sort(c->t, reps, sizeof(*c->t), cmp_u64, NULL);
 	pr_info("run=%u mode=%s size=%u n=%u reps=%u median_ns=%llu min_ns=%llu hold_ns=%llu clone_ns=%llu wake_ns=%llu holds=%llu late=%u lost=%u\n",
 		run, mode_name[c->mode], c->size, c->n, reps, c->t[reps / 2],
@@ -351,6 +366,150 @@ static int parse(const char *s, unsigned int *v, int max, unsigned int lim)
 	}
 	kfree(copy);
 	return err ?: k;
+}
+
+/*
+ * Concurrent senders: 1, 2 or 4 kernel threads, each with a socket of its
+ * own, send conc_msgs datagrams in all, as fast as they can, to one group
+ * of conc_n members that have room for all of them (their queue limit and
+ * receive buffers raised for the run). Timed from the start signal until
+ * the last sender is done; then every member must hold every datagram, in
+ * the same order as every other member, each sender's in its own order.
+ */
+struct conc_sender {
+	struct cell *c;
+	struct socket *tx;
+	struct completion *go;
+	struct completion done;
+	unsigned int id, count;
+	int err;
+};
+
+static int conc_send(void *arg)
+{
+	struct conc_sender *s = arg;
+	struct cell *c = s->c;
+	u32 *buf = kvzalloc(c->size, GFP_KERNEL);
+	unsigned int i;
+
+	wait_for_completion(s->go);
+	for (i = 0; buf && i < s->count && !s->err; i++) {
+		struct kvec iov = { .iov_base = buf, .iov_len = c->size };
+		struct msghdr msg = {
+			.msg_name = c->addr,
+			.msg_namelen = c->addrlen,
+		};
+		int ret;
+
+		buf[0] = s->id;
+		buf[1] = i;
+		ret = kernel_sendmsg(s->tx, &msg, &iov, 1, c->size);
+		if (ret != c->size)
+			s->err = ret < 0 ? ret : -EIO;
+	}
+	if (!buf)
+		s->err = -ENOMEM;
+	kvfree(buf);
+	complete(&s->done);
+	return 0;
+}
+
+/* Reads every member's queue: 0 if all hold the same sequence. */
+static int conc_check(struct cell *c, unsigned int senders, u64 *seq)
+{
+	unsigned int next[4] = {}, i, k;
+	u32 hdr[2];
+
+	for (i = 0; i < c->n; i++) {
+		for (k = 0; k < conc_msgs; k++) {
+			struct kvec iov = { .iov_base = hdr, .iov_len = sizeof(hdr) };
+			struct msghdr msg = {};
+			u64 v;
+
+			if (kernel_recvmsg(c->rx[i], &msg, &iov, 1, sizeof(hdr),
+					   MSG_DONTWAIT) != sizeof(hdr))
+				return -ENODATA;
+			v = (u64)hdr[0] << 32 | hdr[1];
+			if (!i) {
+				if (hdr[0] >= senders || hdr[1] != next[hdr[0]]++)
+					return -EILSEQ;
+				seq[k] = v;
+			} else if (seq[k] != v) {
+				return -EILSEQ;
+			}
+		}
+		if (!skb_queue_empty_lockless(&c->rx[i]->sk->sk_receive_queue))
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static int conc_cell(struct cell *c, unsigned int run, unsigned int senders)
+{
+	int qlen = READ_ONCE(init_net.unx.sysctl_max_dgram_qlen);
+	struct conc_sender *s = kcalloc(senders, sizeof(*s), GFP_KERNEL);
+	u64 h0[NR_PHASES], n0[NR_PHASES], h[NR_PHASES], n[NR_PHASES];
+	int big = 256 << 20, err = 0;
+	DECLARE_COMPLETION_ONSTACK(go);
+	u64 *seq = kvcalloc(conc_msgs, sizeof(*seq), GFP_KERNEL);
+	unsigned int i;
+	u64 t0, t1;
+
+	if (!s || !seq) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Member sockets take their queue limit when they are created. */
+	WRITE_ONCE(init_net.unx.sysctl_max_dgram_qlen, conc_msgs + 1);
+	err = cell_init(c);
+	WRITE_ONCE(init_net.unx.sysctl_max_dgram_qlen, qlen);
+	for (i = 0; !err && i < c->n; i++)
+		err = sock_setsockopt(c->rx[i], SOL_SOCKET, SO_RCVBUFFORCE,
+				      KERNEL_SOCKPTR(&big), sizeof(big));
+	for (i = 0; !err && i < senders; i++) {
+		s[i] = (struct conc_sender){
+			.c = c,
+			.go = &go,
+			.id = i,
+			.count = conc_msgs / senders,
+		};
+		init_completion(&s[i].done);
+		err = sock_create_kern(&init_net, AF_UNIX, SOCK_DGRAM, 0,
+				       &s[i].tx);
+		if (!err)
+			err = sock_setsockopt(s[i].tx, SOL_SOCKET,
+					      SO_SNDBUFFORCE,
+					      KERNEL_SOCKPTR(&big), sizeof(big));
+		if (!err && IS_ERR(kthread_run(conc_send, &s[i], "kbench/%u", i)))
+			err = -ENOMEM;
+		if (err && s[i].tx) {
+			sock_release(s[i].tx);
+			s[i].tx = NULL;
+		}
+	}
+	/* Senders that started wait for the signal, and are then done. */
+	phases(h0, n0);
+	t0 = ktime_get_ns();
+	complete_all(&go);
+	for (i = 0; i < senders && s[i].tx; i++)
+		wait_for_completion(&s[i].done);
+	t1 = ktime_get_ns();
+	phases(h, n);
+	for (i = 0; i < senders && s[i].tx; i++) {
+		err = err ?: s[i].err;
+		sock_release(s[i].tx);
+	}
+	if (!err)
+		err = conc_check(c, senders, seq);
+	if (!err)
+		pr_info("conc run=%u mode=%s size=%u n=%u senders=%u msgs=%u ns=%llu hold_ns=%llu clone_ns=%llu wake_ns=%llu\n",
+			run, mode_name[c->mode], c->size, c->n, senders,
+			conc_msgs, t1 - t0, per_send(h0, n0, h, n, 0),
+			per_send(h0, n0, h, n, 1), per_send(h0, n0, h, n, 2));
+out:
+	kvfree(seq);
+	kfree(s);
+	return err;
 }
 
 /*
@@ -398,7 +557,9 @@ static int kbench(void)
 
 	nn = parse(ns, nv, ARRAY_SIZE(nv), MAX_N);
 	nsz = parse(sizes, sv, ARRAY_SIZE(sv), MAX_SIZE);
-	if (nn <= 0 || nsz <= 0 || !runs || !reps)
+	if (nn <= 0 || nsz <= 0 || !runs || !reps || !conc_n ||
+	    conc_n > MAX_N || !conc_msgs || conc_msgs % 4 ||
+	    conc_msgs > 1 << 20)
 		return -EINVAL;
 	buf = kvzalloc(MAX_SIZE, GFP_KERNEL);
 	if (!buf)
@@ -426,6 +587,27 @@ static int kbench(void)
 						       c.size, c.n, err);
 					cell_free(&c);
 				}
+	for (r = 0; r < runs && !err; r++)
+		for (si = 0; si < nsz && !err; si++)
+			for (m = 0; m < 2 * 3 && !err; m++) {
+				/* both kernel modes, 1, 2, 4 senders, turning */
+				static const unsigned int k[] = { 1, 2, 4 };
+				struct cell c = {
+					.mode = m / 3 ? BLOCK : DWF,
+					.n = conc_n,
+					.size = max(sv[si], 8U),
+					.id = id++,
+					.buf = buf,
+				};
+				unsigned int senders = k[(m + r) % 3];
+
+				err = conc_cell(&c, r, senders);
+				if (err)
+					pr_err("conc run=%u mode=%s size=%u senders=%u: error %d\n",
+					       r, mode_name[c.mode], c.size,
+					       senders, err);
+				cell_free(&c);
+			}
 	kvfree(buf);
 	if (!err)
 		pr_info("done\n");
