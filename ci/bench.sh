@@ -17,13 +17,19 @@ in_root sh -ec "
 	rm -rf /build/guest/bench && mkdir -p /build/guest/bench
 	make -s -C $SRC/tools/testing/selftests/af_unix_mcast \
 		KHDR_INCLUDES='-isystem $OUTBASE/bench/usr/include' \
-		OUTPUT=/build/guest/bench /build/guest/bench/mcast_bench
-" || die "cannot build mcast_bench"
-AUM_GUEST_MEMORY=2G "$TOP/ci/boot.sh" bench 3600 "bench=/build/guest/bench/mcast_bench+$args+-o+/build/results"
+		OUTPUT=/build/guest/bench /build/guest/bench/mcast_bench \
+		/build/guest/bench/mcast_tput
+" || die "cannot build mcast_bench and mcast_tput"
+targs=
+[ "${1:-}" = -q ] && targs=+-q
+AUM_GUEST_MEMORY=2G "$TOP/ci/boot.sh" bench 3600 \
+	"bench=/build/guest/bench/mcast_bench+$args+-o+/build/results" \
+	"tput=/build/guest/bench/mcast_tput$targs+-o+/build/results"
 R=$ROOT/build/results
-grep -q 'bench exit=0' "$R/guest.txt" || fail_log "benchmark" "$R/bench.tap"
+grep -q '^bench exit=0' "$R/guest.txt" || fail_log "benchmark" "$R/bench.tap"
+grep -q '^tput exit=0' "$R/guest.txt" || fail_log "throughput benchmark" "$R/tput.tap"
 in_root gnuplot /build/results/bench.gp || die "gnuplot failed"
 mkdir -p "$TOP/results"
-cp "$R/bench.csv" "$R/bench.txt" "$R/bench.png" "$TOP/results/"
-cat "$R/bench.txt"
-log "results in $TOP/results/: bench.txt, bench.csv, bench.png"
+cp "$R/bench.csv" "$R/bench.txt" "$R/bench.png" "$R/tput.csv" "$R/tput.txt" "$TOP/results/"
+cat "$R/bench.txt" "$R/tput.txt"
+log "results in $TOP/results/: bench.txt, bench.csv, bench.png, tput.txt, tput.csv"

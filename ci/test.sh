@@ -145,7 +145,7 @@ count_tap() {
 
 bench_ok() {
 	cat "$1"
-	grep -q '^mcast_bench exit=0 ' "$2" && ! grep -q FAILED "$1"
+	grep -q "^$3 exit=0 " "$2" && ! grep -q FAILED "$1"
 }
 
 # Any kernel report fails the run, shown with its context.
@@ -358,6 +358,7 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 	# The benchmark's quick mode, to prove it works; its numbers are not
 	# judged here (ci/bench.sh measures, on a kernel without debug options).
 	bench="mcast_bench=/build/guest/debug/mcast/mcast_bench+-q+-n+10"
+	bench="$bench mcast_tput=/build/guest/debug/mcast/mcast_tput+-q+-n+10"
 	if stage "boot debug kernel and run the selftests" "$TOP/ci/boot.sh" debug 3600 $args $bench; then
 		R=$ROOT/build/results
 		sed 's/^/    /' "$R/guest.txt"
@@ -366,7 +367,9 @@ if [ -n "${DEBUG_OK:-}" ] && stage "build selftests (debug kernel headers)" self
 		done
 		figures mcast_stress fault.mcast_stress fault.mcast_fault mcast_fuzz
 		stage "benchmark quick mode: 10 listeners, every mode and size" \
-			bench_ok "$R/mcast_bench.tap" "$R/guest.txt"
+			bench_ok "$R/mcast_bench.tap" "$R/guest.txt" mcast_bench
+		stage "unpaced throughput quick mode: 10 listeners, every mode and size" \
+			bench_ok "$R/mcast_tput.tap" "$R/guest.txt" mcast_tput
 		# KUnit tests of the Rust core ran at boot.
 		kunit_tap "$R/dmesg.txt" >"$R/kunit.tap"
 		count_tap kunit "$R/kunit.tap"
