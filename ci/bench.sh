@@ -10,7 +10,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 args=-p
-[ "${1:-}" = -q ] && args="-p+-q"
+case ${1:-} in
+-q) args="-p+-q" ;;
+"") ;;
+*) die "usage: bench.sh [-q]" ;;
+esac
 "$TOP/ci/kbench.sh" ${1:+"$1"}
 "$TOP/ci/build.sh" bench
 in_root sh -ec "

@@ -5,7 +5,8 @@
 # for merging) built into a User-Mode Linux kernel of the series (2 CPUs,
 # seccomp mode), run in one boot; writes results/kbench.txt, .csv, .png.
 #   kbench.sh [-q] [PARAM=VALUE...]   (-q: 2 runs of 21 sends per cell;
-#   PARAMs: ns, sizes, runs, reps, warm, as in unix_mcast_kbench.c)
+#   PARAMs: ns, sizes, runs, reps, warm, conc_n, conc_msgs, as in
+#   unix_mcast_kbench.c)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,8 +26,10 @@ trap 'in_root git -C $SRC checkout -q series' EXIT
 klog=$CACHE/kbench-tree.log
 in_root sh -ec "
 	cd $SRC
-	git checkout -q -B umlbench series
-	git -c user.name=ci -c user.email=ci@localhost am -q /aum/ci/kbench/hold-time.patch
+	git am --abort >/dev/null 2>&1 || true
+	git checkout -q -f -B umlbench series
+	git -c user.name=ci -c user.email=ci@localhost am -q /aum/ci/kbench/hold-time.patch ||
+		{ git am --abort; exit 1; }
 	cp /aum/ci/kbench/unix_mcast_kbench.c net/unix/
 	echo 'obj-\$(CONFIG_UNIX_MULTICAST) += unix_mcast_kbench.o' >>net/unix/Makefile
 	git add -f net/unix

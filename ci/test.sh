@@ -331,7 +331,9 @@ fi
 # with the benchmark's patch), to prove that it builds, runs and delivers
 # exactly one datagram to every member of every send; its figures are not
 # judged here (ci/kbench.sh measures).
-stage "in-kernel microbenchmark quick mode (User-Mode Linux, ci/kbench.sh -q)" "$TOP/ci/kbench.sh" -q
+if stage "in-kernel microbenchmark quick mode (User-Mode Linux, ci/kbench.sh -q)" "$TOP/ci/kbench.sh" -q; then
+	stage "microbenchmark kernel silent: no WARNING or BUG report" kernel_clean "$ROOT/build/results-umlbench"
+fi
 fatal "source tree back at the series' last commit" in_root git -C $SRC checkout -q series
 
 # The debug kernel: the whole series, for the emulated boot that is the

@@ -4,8 +4,9 @@
 # microbenchmark's parameters (NAME=VALUE arguments) and runs it; its
 # results go to the kernel log, which guest.sh saves.
 P=/sys/module/unix_mcast_kbench/parameters
-# Two groups per cell, whose sockets' last fput() runs when the write
-# below returns: more than the 1024 groups a user may have by default.
+# Every cell makes a group, whose socket's last fput() runs only when the
+# write below returns: with more runs or member counts than the defaults
+# (336 groups), more than the 1024 a user may have by default.
 echo 1048576 >/proc/sys/user/max_unix_mcast_groups || exit 1
 for a in "$@"; do
 	echo "${a#*=}" >"$P/${a%%=*}" || exit 1

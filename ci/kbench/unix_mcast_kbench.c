@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-kernel microbenchmark of the AF_UNIX multicast send path (ci/bench.sh,
- * User-Mode Linux; a test module, not for merging). ci/bench.sh builds it
+ * User-Mode Linux; a test module, not for merging). ci/kbench.sh builds it
  * into the kernel with ci/kbench/hold-time.patch; it runs when "1" is
  * written to /sys/module/unix_mcast_kbench/parameters/run, as the writer,
  * with the parameters below (writable there too).
@@ -39,6 +39,7 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/net.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/socket.h>
 #include <linux/sort.h>
@@ -414,8 +415,12 @@ static int conc_send(void *arg)
 	return 0;
 }
 
-/* Reads every member's queue: 0 if all hold the same sequence. */
-static int conc_check(struct cell *c, unsigned int senders, u64 *seq)
+/*
+ * Reads every member's queue: 0 if all hold the same sequence. @switches
+ * counts where it passes from one sender's datagram to another's.
+ */
+static int conc_check(struct cell *c, unsigned int senders, u64 *seq,
+		      unsigned int *switches)
 {
 	unsigned int next[4] = {}, i, k;
 	u32 hdr[2];
@@ -434,6 +439,7 @@ static int conc_check(struct cell *c, unsigned int senders, u64 *seq)
 				if (hdr[0] >= senders || hdr[1] != next[hdr[0]]++)
 					return -EILSEQ;
 				seq[k] = v;
+				*switches += k && seq[k - 1] >> 32 != hdr[0];
 			} else if (seq[k] != v) {
 				return -EILSEQ;
 			}
@@ -449,6 +455,7 @@ static int conc_cell(struct cell *c, unsigned int run, unsigned int senders)
 	int qlen = READ_ONCE(init_net.unx.sysctl_max_dgram_qlen);
 	struct conc_sender *s = kcalloc(senders, sizeof(*s), GFP_KERNEL);
 	u64 h0[NR_PHASES], n0[NR_PHASES], h[NR_PHASES], n[NR_PHASES];
+	unsigned int switches = 0;
 	int big = 256 << 20, err = 0;
 	DECLARE_COMPLETION_ONSTACK(go);
 	u64 *seq = kvcalloc(conc_msgs, sizeof(*seq), GFP_KERNEL);
@@ -500,17 +507,20 @@ static int conc_cell(struct cell *c, unsigned int run, unsigned int senders)
 		sock_release(s[i].tx);
 	}
 	if (!err)
-		err = conc_check(c, senders, seq);
+		err = conc_check(c, senders, seq, &switches);
 	if (!err)
-		pr_info("conc run=%u mode=%s size=%u n=%u senders=%u msgs=%u ns=%llu hold_ns=%llu clone_ns=%llu wake_ns=%llu\n",
+		pr_info("conc run=%u mode=%s size=%u n=%u senders=%u msgs=%u ns=%llu hold_ns=%llu clone_ns=%llu wake_ns=%llu switches=%u\n",
 			run, mode_name[c->mode], c->size, c->n, senders,
 			conc_msgs, t1 - t0, per_send(h0, n0, h, n, 0),
-			per_send(h0, n0, h, n, 1), per_send(h0, n0, h, n, 2));
+			per_send(h0, n0, h, n, 1), per_send(h0, n0, h, n, 2),
+			switches);
 out:
 	kvfree(seq);
 	kfree(s);
 	return err;
 }
+
+static DEFINE_PER_CPU(long, kbench_counter);
 
 /*
  * What the primitives of a send cost here, for reading the figures: UML
@@ -519,11 +529,11 @@ out:
  */
 static void calibrate(void)
 {
+	static DEFINE_SPINLOCK(lock);
 	const unsigned int loops = 100000;
-	DEFINE_SPINLOCK(lock);
 	unsigned long flags;
 	unsigned int i;
-	u64 t[5];
+	u64 t[7];
 
 	t[0] = ktime_get_ns();
 	for (i = 0; i < loops; i++)
@@ -544,9 +554,16 @@ static void calibrate(void)
 		spin_unlock_bh(&lock);
 	}
 	t[4] = ktime_get_ns();
-	pr_info("primitives: ktime_get_ns %llu ns, spin_lock+unlock %llu ns, spin_lock_irqsave+restore %llu ns, spin_lock_bh+unlock_bh %llu ns\n",
+	for (i = 0; i < loops; i++)
+		this_cpu_add_return(kbench_counter, 1);
+	t[5] = ktime_get_ns();
+	for (i = 0; i < loops; i++)
+		kfree(kmalloc(256, GFP_KERNEL));
+	t[6] = ktime_get_ns();
+	pr_info("primitives: ktime_get_ns %llu ns, spin_lock+unlock %llu ns, spin_lock_irqsave+restore %llu ns, spin_lock_bh+unlock_bh %llu ns, this_cpu_add_return %llu ns, kmalloc+kfree %llu ns\n",
 		(t[1] - t[0]) / loops, (t[2] - t[1]) / loops,
-		(t[3] - t[2]) / loops, (t[4] - t[3]) / loops);
+		(t[3] - t[2]) / loops, (t[4] - t[3]) / loops,
+		(t[5] - t[4]) / loops, (t[6] - t[5]) / loops);
 }
 
 static int kbench(void)
@@ -557,7 +574,9 @@ static int kbench(void)
 
 	nn = parse(ns, nv, ARRAY_SIZE(nv), MAX_N);
 	nsz = parse(sizes, sv, ARRAY_SIZE(sv), MAX_SIZE);
-	if (nn <= 0 || nsz <= 0 || !runs || !reps || !conc_n ||
+	if (nn < 0 || nsz < 0)
+		return nn < 0 ? nn : nsz;
+	if (!nn || !nsz || !runs || !reps || !conc_n ||
 	    conc_n > MAX_N || !conc_msgs || conc_msgs % 4 ||
 	    conc_msgs > 1 << 20)
 		return -EINVAL;
