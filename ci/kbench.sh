@@ -44,5 +44,5 @@ grep -q '^kbench exit=0 ' "$R/guest.txt" || fail_log "microbenchmark" "$R/kbench
 mkdir -p "$TOP/results"
 python3 "$TOP/ci/kbench/analyse.py" "$R/dmesg.txt" "$R" || fail_log "microbenchmark results" "$R/dmesg.txt"
 in_root sh -c 'cd /build/results-umlbench && gnuplot kbench.gp' || die "gnuplot failed"
-cp "$R/kbench.csv" "$R/kbench.txt" "$R/kbench.png" "$TOP/results/"
-log "results in $TOP/results/: kbench.txt, kbench.csv, kbench.png"
+cp "$R/kbench.csv" "$R/kbench-conc.csv" "$R/kbench.txt" "$R/kbench.png" "$TOP/results/"
+log "results in $TOP/results/: kbench.txt, kbench.csv, kbench-conc.csv, kbench.png"
