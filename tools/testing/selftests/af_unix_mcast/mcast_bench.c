@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "mcast.h"
+#include "mcast_bench.h"
 
 #define MAX_LISTENERS 200
 #define MAX_SIZE 40036
@@ -63,26 +64,12 @@ static struct shared *sh;
 static int messages, warmup;
 static pid_t bench_pid;		/* names the addresses of this run */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static uint64_t cpu_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
 }
 
 static socklen_t unix_name(struct sockaddr_un *a, int i)
@@ -109,23 +96,10 @@ static int listener_socket(enum mode mode, int i, struct sockaddr_in *grp)
 {
 	struct sockaddr_un a;
 	socklen_t len;
-	int fd, one = 1;
+	int fd;
 
-	if (mode == UDP) {
-		struct ip_mreq mreq = { .imr_multiaddr = grp->sin_addr };
-		struct sockaddr_in any = *grp;
-
-		mreq.imr_interface.s_addr = htonl(INADDR_LOOPBACK);
-		any.sin_addr.s_addr = htonl(INADDR_ANY);
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fd < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-		    bind(fd, (struct sockaddr *)&any, sizeof(any)) ||
-		    setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq,
-			       sizeof(mreq)))
-			return -1;
-		return fd;
-	}
+	if (mode == UDP)
+		return udp_listener(grp);
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return -1;
@@ -191,7 +165,7 @@ static int run_cell(enum mode mode, int size, int nl, struct cell *c)
 	struct sockaddr_un ga;
 	socklen_t glen;
 	pid_t pid[MAX_LISTENERS];
-	int s, i, m, one = 1, status, ok = 1;
+	int s, i, m, status, ok = 1;
 
 	memset(buf, 'x', size);
 	sh->ready = 0;
@@ -222,17 +196,9 @@ static int run_cell(enum mode mode, int size, int nl, struct cell *c)
 		return -1;
 	}
 
-	if (mode == UDP) {
-		struct in_addr lo = { htonl(INADDR_LOOPBACK) };
-
-		s = socket(AF_INET, SOCK_DGRAM, 0);
-		if (setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof(lo)) ||
-		    setsockopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &one,
-			       sizeof(one)))
-			die("udp sender");
-	} else {
-		s = socket(AF_UNIX, SOCK_DGRAM, 0);
-	}
+	s = mode == UDP ? udp_sender() : socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (s < 0)
+		die(mode == UDP ? "udp sender" : "socket");
 	glen = unix_name(&ga, -1);
 	for (i = 0; i < nl; i++) {
 		mm[i].msg_hdr.msg_name = &sh->addr[i];
@@ -346,15 +312,6 @@ static void print_help(void)
 	fputs("  -s  comma-separated sizes (44,236,40036)\n", stderr);
 	fputs("  -p  run at nice -20, as in 2003\n", stderr);
 	exit(2);
-}
-
-static int parse_list(char *s, int *v, int max)
-{
-	int n = 0;
-
-	for (s = strtok(s, ","); s && n < max; s = strtok(NULL, ","))
-		v[n++] = atoi(s);
-	return n;
 }
 
 int main(int argc, char **argv)

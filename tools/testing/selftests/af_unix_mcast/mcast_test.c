@@ -1323,6 +1323,7 @@ TEST_F(mcast, poll_drop_when_full_member_full)
 
 #define FANOUT_MEMBERS	100
 #define FANOUT_ROUNDS	5
+#define FANOUT_TRIES	25
 #define FANOUT_DIVS	4000
 #define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
@@ -1371,17 +1372,20 @@ static int cmp_double(const void *a, const void *b)
  * waited behind the fan-out would take about nine tenths of it longer, as
  * it starts a tenth into it; one that does not wait takes about as long as
  * alone natively, and up to a quarter of the fan-out longer under software
- * emulation, where two busy CPUs slow each other down.
+ * emulation, where two busy CPUs slow each other down. Only rounds in which
+ * the light send started during the heavy fan-out are judged (where the
+ * host preempts a CPU, one may not): FANOUT_ROUNDS of them, within
+ * FANOUT_TRIES rounds.
  */
 TEST_F(mcast, dontwait_not_behind_fanout)
 {
 	struct shared {
 		int go, started, done;
-		double light[FANOUT_ROUNDS], light_start[FANOUT_ROUNDS];
+		double light[FANOUT_TRIES], light_start[FANOUT_TRIES];
 	} *sh;
-	double heavy[FANOUT_ROUNDS], alone[FANOUT_ROUNDS], cal, t0;
-	double heavy_end[FANOUT_ROUNDS];
-	int overlap = 0;
+	double heavy[FANOUT_ROUNDS], light[FANOUT_ROUNDS], alone[FANOUT_ROUNDS];
+	double cal, t0, heavy_end, heavy_r;
+	int overlap = 0, tries;
 	int m[FANOUT_MEMBERS], a = dgram(), i, r, status;
 	char hbuf[8] = "H", lbuf[8] = "L";
 	cpu_set_t cpus;
@@ -1426,9 +1430,13 @@ TEST_F(mcast, dontwait_not_behind_fanout)
 		CPU_SET(1, &cpus);
 		if (sched_setaffinity(0, sizeof(cpus), &cpus))
 			_exit(2);
-		for (r = 0; r < FANOUT_ROUNDS; r++) {
-			while (LOAD(sh->go) != r + 1)
+		for (r = 0; r < FANOUT_TRIES; r++) {
+			int go;
+
+			while ((go = LOAD(sh->go)) != r + 1 && go != -1)
 				;
+			if (go == -1)
+				break;
 			while (!LOAD(sh->started))
 				;
 			/* Well inside the heavy fan-out. */
@@ -1444,38 +1452,44 @@ TEST_F(mcast, dontwait_not_behind_fanout)
 		}
 		_exit(0);
 	}
-	for (r = 0; r < FANOUT_ROUNDS; r++) {
+	for (r = 0; r < FANOUT_TRIES && overlap < FANOUT_ROUNDS; r++) {
 		STORE(sh->started, 0);
 		STORE(sh->go, r + 1);
 		STORE(sh->started, 1);
 		t0 = now();
 		ASSERT_EQ(1, send_to(a, self, hbuf, 1, 0));
-		heavy_end[r] = now();
-		heavy[r] = heavy_end[r] - t0;
+		heavy_end = now();
+		heavy_r = heavy_end - t0;
 		while (LOAD(sh->done) != r + 1)
 			;
-		/* The light send started during the heavy fan-out. */
-		overlap += sh->light_start[r] < heavy_end[r];
+		/* Judged only if the light send started during the fan-out. */
+		if (sh->light_start[r] < heavy_end) {
+			heavy[overlap] = heavy_r;
+			light[overlap] = sh->light[r];
+			overlap++;
+		}
 		for (i = 0; i < FANOUT_MEMBERS; i++)
 			ASSERT_EQ(2, queued(m[i]));
 	}
+	tries = r;
+	STORE(sh->go, -1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, status);
-	/* Otherwise the bound below says nothing. */
 	TH_LOG("%d of %d light sends started during the heavy fan-out",
-	       overlap, FANOUT_ROUNDS);
-	ASSERT_LE(FANOUT_ROUNDS - 1, overlap);
+	       overlap, tries);
+	/* Otherwise the bound below says nothing. */
+	ASSERT_EQ(FANOUT_ROUNDS, overlap);
 	qsort(heavy, FANOUT_ROUNDS, sizeof(double), cmp_double);
 	qsort(alone, FANOUT_ROUNDS, sizeof(double), cmp_double);
-	qsort(sh->light, FANOUT_ROUNDS, sizeof(double), cmp_double);
+	qsort(light, FANOUT_ROUNDS, sizeof(double), cmp_double);
 	TH_LOG("heavy fan-out %.0f us alone, median %.0f us", cal * 1e6,
 	       heavy[FANOUT_ROUNDS / 2] * 1e6);
 	TH_LOG("light send median %.0f us alone, %.0f us during it (max %.0f us)",
 	       alone[FANOUT_ROUNDS / 2] * 1e6,
-	       sh->light[FANOUT_ROUNDS / 2] * 1e6,
-	       sh->light[FANOUT_ROUNDS - 1] * 1e6);
+	       light[FANOUT_ROUNDS / 2] * 1e6,
+	       light[FANOUT_ROUNDS - 1] * 1e6);
 	ASSERT_GT(heavy[FANOUT_ROUNDS / 2] / 2,
-		  sh->light[FANOUT_ROUNDS / 2] - alone[FANOUT_ROUNDS / 2]);
+		  light[FANOUT_ROUNDS / 2] - alone[FANOUT_ROUNDS / 2]);
 	for (i = 0; i < FANOUT_MEMBERS; i++)
 		close(m[i]);
 	close(a);

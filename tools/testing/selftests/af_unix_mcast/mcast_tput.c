@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "mcast.h"
+#include "mcast_bench.h"
 
 #define MAX_LISTENERS 200
 #define MAX_SIZE 40036
@@ -70,20 +71,6 @@ static struct shared *sh;
 static unsigned int cell_id;
 static pid_t tput_pid;		/* names the addresses of this run */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
 /* The cell's group (i < 0) or the address of its listener i. */
 static socklen_t unix_name(struct sockaddr_un *a, int i)
 {
@@ -105,39 +92,16 @@ static struct sockaddr_in udp_group(void)
 	return a;
 }
 
-/* A socket that sends to the UDP group through the loopback interface. */
-static int udp_sender(void)
-{
-	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
-	int s = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
-
-	if (s < 0 ||
-	    setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof(lo)) ||
-	    setsockopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one)))
-		return -1;
-	return s;
-}
-
 static int listener_socket(enum mode mode, int i)
 {
 	struct sockaddr_un a;
 	socklen_t len;
-	int fd, one = 1;
+	int fd;
 
 	if (mode == UDP) {
-		struct sockaddr_in grp = udp_group(), any = grp;
-		struct ip_mreq mreq = { .imr_multiaddr = grp.sin_addr };
+		struct sockaddr_in grp = udp_group();
 
-		mreq.imr_interface.s_addr = htonl(INADDR_LOOPBACK);
-		any.sin_addr.s_addr = htonl(INADDR_ANY);
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fd < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-		    bind(fd, (struct sockaddr *)&any, sizeof(any)) ||
-		    setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq,
-			       sizeof(mreq)))
-			return -1;
-		return fd;
+		return udp_listener(&grp);
 	}
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	if (fd < 0)
@@ -412,15 +376,6 @@ static void print_help(void)
 	fputs("  -s  comma-separated sizes (44,40036)\n", stderr);
 	fputs("  -c  datagrams per cell (1000; a multiple of 4)\n", stderr);
 	exit(2);
-}
-
-static int parse_list(char *s, int *v, int max)
-{
-	int n = 0;
-
-	for (s = strtok(s, ","); s && n < max; s = strtok(NULL, ","))
-		v[n++] = atoi(s);
-	return n;
 }
 
 int main(int argc, char **argv)
