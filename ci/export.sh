@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # For developers: regenerate patches/ and the overlay files from the
 # commits base..BRANCH of the source tree (default: branch "mcast"). The
-# cover letter's subject and text are kept from the current
-# patches/0000-cover-letter.patch (between its headers and the shortlog).
+# cover letter's subject (with the new patch count) and text are kept from
+# the current patches/0000-cover-letter.patch (between its headers and the
+# shortlog).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,9 @@ def split(text):
 oh, ob, _ = split(old)
 nh, _, nt = split(new)
 subj = re.search(r"^Subject: .*(?:\n .*)*", oh, re.M).group(0)
+# The subject's patch count is the new series', not the old one's.
+count = re.search(r"\[PATCH v2 00/(\d+)\]", nh).group(1)
+subj = re.sub(r"(\[PATCH v2 00/)\d+\]", lambda m: m.group(1) + count + "]", subj)
 nh = re.sub(r"^Subject: .*(?:\n .*)*", lambda _: subj, nh, flags=re.M)
 open(sys.argv[2], "w").write(nh + "\n\n" + ob + nt)
 PY
