@@ -9,9 +9,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-args=-p
+args=-p targs=
 case ${1:-} in
--q) args="-p+-q" ;;
+-q) args="-p+-q" targs=+-q ;;
 "") ;;
 *) die "usage: bench.sh [-q]" ;;
 esac
@@ -24,8 +24,6 @@ in_root sh -ec "
 		OUTPUT=/build/guest/bench /build/guest/bench/mcast_bench \
 		/build/guest/bench/mcast_tput
 " || die "cannot build mcast_bench and mcast_tput"
-targs=
-[ "${1:-}" = -q ] && targs=+-q
 AUM_GUEST_MEMORY=2G "$TOP/ci/boot.sh" bench 3600 \
 	"bench=/build/guest/bench/mcast_bench+$args+-o+/build/results" \
 	"tput=/build/guest/bench/mcast_tput$targs+-o+/build/results"

@@ -56,6 +56,20 @@ def fit(xs, ys):
     return b, my - b * mx
 
 
+def fields(text):
+    """The key=value pairs of one of the module's lines; all but mode are
+    numbers."""
+    d = dict(kv.split("=") for kv in text.split())
+    return {k: (v if k == "mode" else int(v)) for k, v in d.items()}
+
+
+def write_csv(path, keys, rows):
+    with open(path, "w") as f:
+        f.write(",".join(keys) + "\n")
+        for r in rows:
+            f.write(",".join(str(r[k]) for k in keys) + "\n")
+
+
 def ci(v):
     m = statistics.fmean(v)
     if len(v) < 2:
@@ -73,8 +87,7 @@ def main():
         if "unix_mcast_kbench:" in line and "error" in line:
             errors.append(line.strip())
         elif m:
-            d = dict(kv.split("=") for kv in m.group(1).split())
-            rows.append({k: (v if k == "mode" else int(v)) for k, v in d.items()})
+            rows.append(fields(m.group(1)))
         elif "unix_mcast_kbench: primitives:" in line:
             prim = line.split("primitives: ", 1)[1].strip()
             m = re.search(r"spin_lock_irqsave\+restore (\d+) ns", prim)
@@ -84,8 +97,7 @@ def main():
         elif "unix_mcast_kbench: kernel" in line:
             header = line.split("unix_mcast_kbench: ", 1)[1].strip()
         elif "unix_mcast_kbench: conc run=" in line:
-            d = dict(kv.split("=") for kv in line.split("conc ", 1)[1].split())
-            conc.append({k: (v if k == "mode" else int(v)) for k, v in d.items()})
+            conc.append(fields(line.split("conc ", 1)[1]))
     if errors or not rows:
         sys.exit("kbench: no results" if not rows else "\n".join(errors))
     runs = sorted({r["run"] for r in rows})
@@ -93,12 +105,9 @@ def main():
     ns = sorted({r["n"] for r in rows})
     cell = {(r["run"], r["mode"], r["size"], r["n"]): r for r in rows}
 
-    with open(f"{out}/kbench.csv", "w") as f:
-        keys = ["run", "mode", "size", "n", "reps", "median_ns", "min_ns", "hold_ns",
-                "clone_ns", "wake_ns", "holds", "late", "lost"]
-        f.write(",".join(keys) + "\n")
-        for r in rows:
-            f.write(",".join(str(r[k]) for k in keys) + "\n")
+    write_csv(f"{out}/kbench.csv",
+              ["run", "mode", "size", "n", "reps", "median_ns", "min_ns", "hold_ns",
+               "clone_ns", "wake_ns", "holds", "late", "lost"], rows)
 
     fits = {}
     for run in runs:
@@ -132,6 +141,8 @@ def main():
                  f"(intercept), ns, mean and 95% CI over {len(runs)} runs")
         w.append(f"  {'mode':<10}{'per member':>20}{'per send':>20}"
                  f"{'vs udp (median, range)':>32}{'less irq':>10}{'vs udp':>8}")
+        udp = statistics.fmean([fits[(r, "udp", size)][0][0] for r in runs
+                                if (r, "udp", size) in fits]) - uml_cost("udp", size, irq, pcpu)
         for mode in MODES:
             s = [fits[(r, mode, size)][0][0] for r in runs if (r, mode, size) in fits]
             i = [fits[(r, mode, size)][0][1] for r in runs if (r, mode, size) in fits]
@@ -142,8 +153,6 @@ def main():
             rs = (f"{statistics.median(rat):.2f}x ({min(rat):.2f}-{max(rat):.2f})"
                   if rat else "")
             um = sm - uml_cost(mode, size, irq, pcpu)
-            udp = statistics.fmean([fits[(r, "udp", size)][0][0] for r in runs
-                                    if (r, "udp", size) in fits]) - uml_cost("udp", size, irq, pcpu)
             w.append(f"  {mode:<10}{sm:>12.1f} +- {sc:<5.1f}{im:>12.0f} +- {ic:<5.0f}"
                      f"{rs:>32}{um:>10.1f}{um / udp:>7.2f}x")
         for mode in ("dwf", "block"):
@@ -187,12 +196,13 @@ def main():
                  "(checked); thousands of datagrams per second, median over runs, "
                  "and the ratio to one sender per run, median (range):")
         ks = sorted({c["senders"] for c in conc})
+        csizes = sorted({c["size"] for c in conc})
         w.append(f"  {'mode':<7}{'size':>7}" + "".join(f"{f'{k} sender' + ('s' if k > 1 else ''):>26}"
                                                     for k in ks))
         cc = {(c["run"], c["mode"], c["size"], c["senders"]): c["msgs"] / c["ns"] * 1e6
               for c in conc}
         for mode in ("dwf", "block"):
-            for size in sorted({c["size"] for c in conc}):
+            for size in csizes:
                 line = f"  {mode:<7}{size:>7}"
                 for k in ks:
                     v = [cc[(r, mode, size, k)] for r in runs if (r, mode, size, k) in cc]
@@ -209,7 +219,7 @@ def main():
         w.append("  per member and send (ns, median over runs): ordered section / clones / "
                  "wake-ups:")
         for mode in ("dwf", "block"):
-            for size in sorted({c["size"] for c in conc}):
+            for size in csizes:
                 line = f"  {mode:<7}{size:>7}"
                 for k in ks:
                     v = [c for c in conc if (c["mode"], c["size"], c["senders"]) == (mode, size, k)]
@@ -224,12 +234,9 @@ def main():
     text = "\n".join(w) + "\n"
     open(f"{out}/kbench.txt", "w").write(text)
     sys.stdout.write(text)
-    with open(f"{out}/kbench-conc.csv", "w") as f:
-        keys = ["run", "mode", "size", "n", "senders", "msgs", "ns", "hold_ns", "clone_ns",
-                "wake_ns", "switches"]
-        f.write(",".join(keys) + "\n")
-        for c in conc:
-            f.write(",".join(str(c[k]) for k in keys) + "\n")
+    write_csv(f"{out}/kbench-conc.csv",
+              ["run", "mode", "size", "n", "senders", "msgs", "ns", "hold_ns", "clone_ns",
+               "wake_ns", "switches"], conc)
     if any(c["switches"] == 0 for c in conc if c["senders"] > 1):
         sys.exit("kbench: concurrent senders that did not interleave")
     if lost or any(r["holds"] != r["reps"] for r in rows if r["mode"] in ("dwf", "block")):
