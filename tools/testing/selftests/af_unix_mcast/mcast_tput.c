@@ -162,7 +162,6 @@ static void send_loop(enum mode mode, int size, int nl, int n)
 	socklen_t glen = unix_name(&ga, -1);
 	int s, i, m;
 
-	memset(buf, 0, size);
 	s = mode == UDP ? udp_sender() : socket(AF_UNIX, SOCK_DGRAM, 0);
 	for (i = 0; mm && i < nl; i++) {
 		mm[i].msg_hdr.msg_name = &sh->addr[i];
