@@ -32,12 +32,21 @@
  *       without CONFIG_UNIX_MULTICAST)
  *
  * poll() for POLLOUT is checked too: a socket connected to a group is
- * writable only while no blocking member of it but itself is full.
+ * writable only while no blocking member of it but itself is full. So are
+ * the accounting rule, by SIOCOUTQ: a sender is charged a unicast
+ * datagram's charge once per group datagram a blocking member still holds,
+ * a clone's struct sk_buff per such copy, and nothing for drop-when-full
+ * members' copies (the charges are measured at the start); and the
+ * membership policy: a fifth of the joins of abstract groups run in a
+ * child as uid 65534 without capabilities, for whom a blocking join of a
+ * group it did not create fails with EPERM, and the groups it creates are
+ * its own to join blocking (root may join any: CAP_NET_ADMIN).
  *
  * Not modelled, so not generated: blocking sends and receives, SO_SNDTIMEO
  * and signals, concurrent senders, the send buffer's limit (a send that
- * could come near it is skipped, on both sides), credentials, SCM_RIGHTS,
- * socket filters, permissions, LSMs and Landlock, network namespaces, the
+ * could come near it is skipped, on both sides), other credentials,
+ * SCM_RIGHTS, socket filters, file permissions (every path operation runs
+ * as root), LSMs and Landlock, network namespaces, the
  * limit on groups (user.max_unix_mcast_groups: ENOSPC, never near), and
  * send and receive on stream sockets (skipped; their bind, connect, join and
  * close are checked). Two corners the v2 contract leaves open are skipped
@@ -48,6 +57,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -57,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,6 +75,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 #include <linux/unix_mcast.h>	/* not <linux/un.h>: v2 moved the uapi */
 
 #define NSLOT		6	/* socket slots */
@@ -96,12 +108,13 @@ static_assert(offsetof(struct unix_mreq, umr_family) == 0 &&
 enum {
 	OP_SOCKET, OP_CLOSE, OP_BIND, OP_UNLINK, OP_JOIN, OP_LEAVE, OP_SENDTO,
 	OP_SEND, OP_CONNECT, OP_RECV, OP_SHUTDOWN, OP_RXQ, OP_SYSCTL, OP_POLL,
-	OP_NR
+	OP_OUTQ, OP_NR
 };
 
 static const char *const op_name[OP_NR] = {
 	"socket", "close", "bind", "unlink", "join", "leave", "sendto",
 	"send", "connect", "recv", "shutdown", "rxq_ovfl", "sysctl", "poll",
+	"outq",
 };
 
 /* How an address is given. */
@@ -129,11 +142,17 @@ enum { JF_PLAIN, JF_MREQ, JF_BADLEN, JF_BADOPT };
 
 enum { PTR_OK, PTR_NULL, PTR_BAD };
 
+/* Who runs an operation in a forked child: root, or an unprivileged user
+ * (uid and gid NOBODY, no capabilities) that joins abstract groups.
+ */
+enum { CHILD_NONE, CHILD_ROOT, CHILD_NOBODY };
+#define NOBODY		65534
+
 struct op {
 	uint32_t id;		/* index in the generated sequence */
 	uint8_t kind;
 	uint8_t slot;
-	uint8_t child;		/* run in a forked child */
+	uint8_t child;		/* run in a forked child: CHILD_ROOT, CHILD_NOBODY */
 	uint8_t name;
 	uint8_t amode;
 	uint8_t form;		/* join form, socket type, sysctl */
@@ -199,6 +218,10 @@ static char g_abs[32];
 static unsigned int g_attempt;
 static int g_sndbuf;
 static int g_cap;		/* datagrams a sender may have in flight */
+/* What a unicast datagram of each length charges its sender's send buffer,
+ * and what a blocking member's clone adds (measured at the start).
+ */
+static int g_truesize[PAYMAX + 1], g_clone_size;
 static void *g_unmapped;
 static unsigned char *g_big;
 static unsigned char g_opt[4096];
@@ -213,7 +236,7 @@ static int g_cur_op = -1;
 enum {
 	EV_GSEND, EV_CLONE, EV_GAGAIN, EV_DROP, EV_SHUTSKIP, EV_NOLOOP,
 	EV_GROUP, EV_GDIE, EV_RESET, EV_AUTOBIND, EV_TAKEOVER, EV_BYADDR,
-	EV_KEPT, EV_UNSURE, EV_POLLBLOCKED, EV_NR
+	EV_KEPT, EV_UNSURE, EV_POLLBLOCKED, EV_EPERM, EV_CHARGED, EV_NR
 };
 
 static const char *const ev_name[EV_NR] = {
@@ -223,6 +246,8 @@ static const char *const ev_name[EV_NR] = {
 	"leaves by join address", "group datagrams kept on disconnect",
 	"ops skipped as the contract leaves them open",
 	"polls not writable for a group's full member",
+	"blocking joins refused to a non-creator (EPERM)",
+	"SIOCOUTQ checks with blocking group copies charged",
 };
 
 static unsigned long cov[OP_NR][136], ev[EV_NR];
@@ -259,6 +284,7 @@ struct mmsg {
 	uint32_t id;
 	uint16_t len;
 	bool grp;		/* a group's clone, not a unicast datagram */
+	bool blk;		/* a group's clone for a blocking member */
 	int from;
 	uint32_t drops;
 };
@@ -285,6 +311,7 @@ struct maddr {
 struct mgroup {
 	bool live;
 	int obj;
+	unsigned int creator;	/* euid of the task whose join created it */
 	struct cname name;
 	int n;
 	int mslot[NSLOT];
@@ -357,7 +384,8 @@ static bool m_full(const struct mslot *s)
 	return !(s->shut & 1) && s->qn > s->qlim;
 }
 
-static void m_enqueue(int slot, uint32_t id, int len, int from, bool grp)
+static void m_enqueue(int slot, uint32_t id, int len, int from, bool grp,
+		      bool blk)
 {
 	struct mslot *s = &M.s[slot];
 	struct mmsg *m;
@@ -371,6 +399,7 @@ static void m_enqueue(int slot, uint32_t id, int len, int from, bool grp)
 	m->len = len;
 	m->from = from;
 	m->grp = grp;
+	m->blk = blk;
 	m->drops = s->rxq ? s->drops : 0;
 	M.o[from].outstanding++;
 	M.o[from].big += len > PAYMAX;
@@ -910,7 +939,8 @@ static long m_send(const struct op *op, int slot, const struct inputs *in,
 				continue;
 			}
 			EV(EV_CLONE);
-			m_enqueue(g->mslot[i], op->id, in->paylen, me, true);
+			m_enqueue(g->mslot[i], op->id, in->paylen, me, true,
+				  !(g->mflags[i] & UNIX_MREQ_DROP_WHEN_FULL));
 		}
 		return in->paylen;
 	}
@@ -927,7 +957,7 @@ static long m_send(const struct op *op, int slot, const struct inputs *in,
 		*skip = true;
 		return 0;
 	}
-	m_enqueue(i, op->id, in->paylen, me, false);
+	m_enqueue(i, op->id, in->paylen, me, false, false);
 	return in->paylen;
 }
 
@@ -961,6 +991,49 @@ static long m_poll(int slot, bool *skip)
 	/* As unix_dgram_poll(): the queue's length, whatever its shutdown. */
 	i = M.o[other].slot;
 	return M.s[i].peer == s->obj || M.s[i].qn <= M.s[i].qlim;
+}
+
+/* SIOCOUTQ of a datagram socket: its send buffer's charge (v2: "A blocking
+ * member's copy is charged to the sender's send buffer: its own struct
+ * sk_buff ..., and, once for the datagram while any blocking copy of it is
+ * queued, the payload, as much as the same datagram sent to one socket is
+ * charged"; a drop-when-full member's copy charges the sender nothing). A
+ * unicast datagram charges what it did when measured; a group datagram its
+ * payload as that, once, plus g_clone_size per blocking copy still queued.
+ * A stream socket here never sent anything.
+ */
+static long m_outq(int slot)
+{
+	static uint32_t seen[NSLOT * MAXQ];
+	int me = M.s[slot].obj, nseen = 0, i, j, k;
+	long charge = 0;
+
+	if (M.s[slot].type == SOCK_STREAM)
+		return 0;
+	for (i = 0; i < NSLOT; i++) {
+		const struct mslot *s = &M.s[i];
+
+		for (j = 0; s->obj >= 0 && j < s->qn; j++) {
+			const struct mmsg *m = &s->q[(s->qhead + j) % MAXQ];
+
+			if (m->from != me || (m->grp && !m->blk))
+				continue;
+			if (!m->grp) {
+				charge += g_truesize[m->len];
+				continue;
+			}
+			charge += g_clone_size;
+			for (k = 0; k < nseen && seen[k] != m->id; k++)
+				;
+			if (k == nseen) {
+				seen[nseen++] = m->id;
+				charge += g_truesize[m->len];
+			}
+		}
+	}
+	if (nseen)
+		EV(EV_CHARGED);
+	return charge;
 }
 
 static long m_recv(const struct op *op, int slot, struct res *e)
@@ -1022,7 +1095,8 @@ static struct mgroup *m_joined_as(int slot, const unsigned char *b, int len,
 	return found;
 }
 
-static long m_mcast(int slot, const struct inputs *in, bool *skip)
+static long m_mcast(int slot, const struct inputs *in, unsigned int uid,
+		    bool *skip)
 {
 	struct mslot *s = &M.s[slot];
 	bool add = in->optname == UNIX_ADD_MEMBERSHIP;
@@ -1109,6 +1183,15 @@ static long m_mcast(int slot, const struct inputs *in, bool *skip)
 		return -EADDRINUSE;
 	if (g && m_member(g, slot) >= 0)
 		return -EALREADY;
+	/* v2: "A blocking membership needs the effective uid of the group's
+	 * creator ..., or CAP_NET_ADMIN in the user namespace that owns the
+	 * group's network namespace" (root has it; NOBODY has none).
+	 */
+	if (g && !(flags & UNIX_MREQ_DROP_WHEN_FULL) && uid &&
+	    uid != g->creator) {
+		EV(EV_EPERM);
+		return -EPERM;
+	}
 	if (m_count(slot) >= M.mm)
 		return -ENOBUFS;
 	if (!g) {
@@ -1124,6 +1207,7 @@ static long m_mcast(int slot, const struct inputs *in, bool *skip)
 		memset(g, 0, sizeof(*g));
 		g->live = true;
 		g->obj = o;
+		g->creator = uid;
 		g->name = n;
 		M.o[o].gidx = i;
 		M.o[o].bound = true;
@@ -1233,7 +1317,9 @@ static void model_op(const struct op *op, const struct inputs *in,
 			break;
 		case OP_JOIN:
 		case OP_LEAVE:
-			r = m_mcast(op->slot, in, skip);
+			r = m_mcast(op->slot, in,
+				    op->child == CHILD_NOBODY ? NOBODY : 0,
+				    skip);
 			break;
 		case OP_SHUTDOWN:
 			if (op->len < SHUT_RD || op->len > SHUT_RDWR)
@@ -1246,6 +1332,9 @@ static void model_op(const struct op *op, const struct inputs *in,
 			break;
 		case OP_POLL:
 			r = m_poll(op->slot, skip);
+			break;
+		case OP_OUTQ:
+			r = m_outq(op->slot);
 			break;
 		}
 	}
@@ -1368,6 +1457,14 @@ static void real_op(const struct op *op, const struct inputs *in,
 			r->ret = !!(p.revents & POLLOUT);
 		break;
 	}
+	case OP_OUTQ: {
+		int v = 0;
+
+		r->ret = ioctl(fd, SIOCOUTQ, &v);
+		if (!r->ret)
+			r->ret = v;
+		break;
+	}
 	}
 	r->err = r->ret < 0 ? errno : 0;
 	if (r->ret < 0)
@@ -1389,6 +1486,11 @@ static void child_op(const struct op *op, const struct inputs *in,
 		exit(2);
 	}
 	if (!pid) {
+		/* Dropping uid 0 drops every capability. */
+		if (op->child == CHILD_NOBODY &&
+		    (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		     setresuid(NOBODY, NOBODY, NOBODY)))
+			_exit(1);
 		real_op(op, in, g_child_res, true);
 		_exit(0);
 	}
@@ -1439,8 +1541,9 @@ static void fmt_op(const struct op *op, char *b, size_t sz)
 	char a[32], f[64];
 	int n;
 
-	n = snprintf(b, sz, "%s%s", op->child ? "[child] " : "",
-		     op_name[op->kind]);
+	n = snprintf(b, sz, "%s%s",
+		     op->child == CHILD_NOBODY ? "[child uid 65534] " :
+		     op->child ? "[child] " : "", op_name[op->kind]);
 	if (op->kind != OP_SYSCTL && op->kind != OP_UNLINK)
 		n += snprintf(b + n, sz - n, " s%d", op->slot);
 	switch (op->kind) {
@@ -1767,7 +1870,7 @@ static void gen_op(struct op *op, uint32_t id)
 		[OP_UNLINK] = 4, [OP_JOIN] = 36, [OP_LEAVE] = 10,
 		[OP_SENDTO] = 52, [OP_SEND] = 10, [OP_CONNECT] = 8,
 		[OP_RECV] = 32, [OP_SHUTDOWN] = 1, [OP_RXQ] = 4,
-		[OP_SYSCTL] = 4, [OP_POLL] = 8,
+		[OP_SYSCTL] = 4, [OP_POLL] = 8, [OP_OUTQ] = 8,
 	};
 	static const int badlen[] = { 0, 1, 2, 111, 119, 121, 4096, -1 };
 	static const int badopt[] = { 0, 3, 99 };
@@ -1877,9 +1980,14 @@ static void gen_op(struct op *op, uint32_t id)
 	case OP_BIND: case OP_JOIN: case OP_LEAVE: case OP_SENDTO:
 	case OP_SEND: case OP_CONNECT: case OP_RECV: case OP_CLOSE:
 	case OP_SHUTDOWN: case OP_RXQ:
-		op->child = rn(1000) < 6;
+		op->child = rn(1000) < 6 ? CHILD_ROOT : CHILD_NONE;
 		break;
 	}
+	/* Joins of abstract groups (no file permissions involved) by a user
+	 * who is not the creator of groups root made, and makes some itself.
+	 */
+	if (k == OP_JOIN && op->name < 2 && rn(100) < 20)
+		op->child = CHILD_NOBODY;
 	if (k == OP_SOCKET) {
 		gen_open[op->slot] = true;
 		gen_conn[op->slot] = false;
@@ -2016,6 +2124,75 @@ static void on_term(int sig)
 	raise(sig);
 }
 
+/* SIOCOUTQ of @fd, or -1. */
+static int outq(int fd)
+{
+	int v;
+
+	return ioctl(fd, SIOCOUTQ, &v) ? -1 : v;
+}
+
+/* What the model charges: a unicast datagram of each length, measured on a
+ * socket pair, and a blocking member's clone, measured as what a second
+ * blocking member adds to a group send (the model then checks that one
+ * blocking member costs the unicast charge plus one clone). 0 or an error.
+ */
+static const char *calibrate(void)
+{
+	struct unix_mreq mr = { .umr_family = AF_UNIX };
+	struct sockaddr_un ga = { .sun_family = AF_UNIX };
+	static unsigned char buf[PAYMAX];
+	int sv[2], m[2] = { -1, -1 }, one, two, len, i;
+	const char *err = NULL;
+	socklen_t glen;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+		return "socketpair";
+	for (len = 0; len <= PAYMAX && !err; len++) {
+		if (send(sv[0], buf, len, 0) != len)
+			err = "send";
+		g_truesize[len] = outq(sv[0]);
+		if (g_truesize[len] <= 0 || recv(sv[1], buf, PAYMAX, 0) != len)
+			err = "unicast charge";
+	}
+	if (err || g_unicast_only)
+		goto out;
+	glen = offsetof(struct sockaddr_un, sun_path) + 1 +
+	       snprintf(ga.sun_path + 1, sizeof(ga.sun_path) - 1,
+			"mcfz-cal-%d", getpid());
+	memcpy(mr.umr_path, ga.sun_path, sizeof(mr.umr_path));
+	mr.umr_addrlen = glen;
+	for (i = 0; i < 2; i++) {
+		m[i] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (m[i] < 0 || setsockopt(m[i], SOL_UNIX, UNIX_ADD_MEMBERSHIP,
+					   &mr, sizeof(mr))) {
+			err = "join";
+			goto out;
+		}
+		if (!i) {
+			/* One member so far: send, measure, drain. */
+			if (sendto(sv[0], buf, 10, 0, (void *)&ga, glen) != 10)
+				err = "group send";
+			one = outq(sv[0]);
+			if (recv(m[0], buf, PAYMAX, 0) != 10)
+				err = "group recv";
+		}
+	}
+	if (!err && sendto(sv[0], buf, 10, 0, (void *)&ga, glen) != 10)
+		err = "group send";
+	two = outq(sv[0]);
+	g_clone_size = two - one;
+	if (!err && (g_clone_size <= 0 || one != g_truesize[10] + g_clone_size))
+		err = "a blocking clone's charge";
+out:
+	for (i = 0; i < 2; i++)
+		if (m[i] >= 0)
+			close(m[i]);
+	close(sv[0]);
+	close(sv[1]);
+	return err;
+}
+
 static void usage_exit(const char *p)
 {
 	fprintf(stderr,
@@ -2032,6 +2209,7 @@ int main(int argc, char **argv)
 	bool netns = false;
 	int c, fd, failed = 0;
 	socklen_t l = sizeof(g_sndbuf);
+	const char *cal;
 	unsigned long k;
 
 	while ((c = getopt(argc, argv, "s:n:o:vNu")) != -1) {
@@ -2102,9 +2280,16 @@ int main(int argc, char **argv)
 		}
 	}
 	atexit(restore_sysctls);
+	cal = calibrate();
+	if (cal) {
+		printf("Bail out! calibration: %s: %s\n", cal, strerror(errno));
+		return 2;
+	}
 	printf("# %lu seeds from %lu, %lu ops each; ", nseeds, seed0, nops);
 	printf("sndbuf %d, at most %d datagrams in flight per sender\n",
 	       g_sndbuf, g_cap);
+	printf("# charges: a 0/%d-byte unicast datagram %d/%d, a blocking clone %d\n",
+	       PAYMAX, g_truesize[0], g_truesize[PAYMAX], g_clone_size);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (k = 0; k < nseeds; k++) {
