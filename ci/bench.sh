@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 # The benchmark: first the in-kernel microbenchmark at native speed
 # (ci/kbench.sh, User-Mode Linux); then build the patched kernel without
-# debug options, boot it (software emulation), run mcast_bench's full table
-# (or, with -q, both in their quick modes) and copy the tables, the CSVs and
-# the plots to results/ in the checkout.
+# debug options (with Landlock), boot it (software emulation), run
+# mcast_bench's full table five times, interleaved, with and without
+# Landlock on the path, and mcast_tput (or, with -q, each in its quick
+# mode, the table once) and copy the tables, the CSVs and the plots to
+# results/ in the checkout.
 #   bench.sh [-q]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-args=-p targs=
+args=-p+-r+5 targs=
 case ${1:-} in
 -q) args="-p+-q" targs=+-q ;;
 "") ;;

@@ -14,17 +14,33 @@
  *   sendmmsg  one sendmmsg() carrying one message per listener
  *   udp       UDP multicast on the loopback interface
  *
+ * and the three AF_UNIX modes again with Landlock on the path
+ * (kernel+landlock, userspace+landlock, sendmmsg+landlock): the cell runs
+ * in a child restricted with LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, so that
+ * the sender and its listeners share one domain and every
+ * security_unix_may_send() of the send (the group's, each member's, each
+ * listener's) runs Landlock's hook. Landlock has no hook on a UDP send.
+ *
  * Pacing: the sender sends the next datagram only once every listener has
  * received the previous one, so no queue ever holds more than one datagram.
  *
+ * Repeated runs (-r): each run measures every cell once, the cells of one
+ * size and listener count one mode after another, in an order that rotates
+ * from run to run, so that a slow phase of the machine does not fall on
+ * one mode. A cell's figure is the median over the runs of its runs'
+ * medians, and its spread their range.
+ *
  * Output: the table in the 2003 layout on stdout ("first,last" medians in
- * microseconds), and with -o DIR also DIR/bench.csv with every figure,
- * DIR/bench.txt (the table) and DIR/bench.gp, a gnuplot script for
+ * microseconds), the last listener's spread over the runs, and how often
+ * the group's last listener is ahead of every other mode; with -o DIR also
+ * DIR/bench.csv with every figure of every run and the medians over runs,
+ * DIR/bench.txt (the tables) and DIR/bench.gp, a gnuplot script for
  * DIR/bench.png.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,29 +48,54 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/landlock.h>
 
 #include "mcast.h"
 #include "mcast_bench.h"
 
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset 444
+#endif
+#ifndef __NR_landlock_restrict_self
+#define __NR_landlock_restrict_self 446
+#endif
+#define ABI_SCOPE_ABSTRACT 6	/* LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET */
+
 #define MAX_LISTENERS 200
 #define MAX_SIZE 40036
+#define MAX_RUNS 20
 #define HDR 16		/* sequence number and send time */
 #define STOP UINT64_MAX
 
-enum mode { KERNEL, USERSPACE, SENDMMSG, UDP, NR_MODES };
+/* The modes from LANDLOCKED on are the first ones again, in a domain. */
+enum mode {
+	KERNEL, USERSPACE, SENDMMSG, UDP,
+	KERNEL_LL, USERSPACE_LL, SENDMMSG_LL, NR_MODES
+};
+
+#define LANDLOCKED KERNEL_LL
 static const char *const mode_name[NR_MODES] = {
 	"kernel", "userspace", "sendmmsg", "udp",
+	"kernel+landlock", "userspace+landlock", "sendmmsg+landlock",
+};
+
+struct cell {
+	double first_med, first_p99, last_med, last_p99;
+	double cpu_per_msg, cpu_per_listener;
 };
 
 struct shared {
 	atomic_uint received;			/* of the current datagram */
 	atomic_uint ready;
 	atomic_int failed;
+	struct cell result;			/* of a cell run in a child */
 	struct sockaddr_un addr[MAX_LISTENERS];	/* the userspace list */
 	socklen_t addrlen[MAX_LISTENERS];
 	uint64_t recv_ns[];			/* [listener][message] */
@@ -143,18 +184,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct cell {
-	double first_med, first_p99, last_med, last_p99;
-	double cpu_per_msg, cpu_per_listener;
-};
-
 static double pct(uint64_t *v, int n, int p)
 {
 	qsort(v, n, sizeof(*v), cmp_u64);
 	return v[(n - 1) * p / 100] / 1000.0;
 }
 
-static int run_cell(enum mode mode, int size, int nl, struct cell *c)
+static int run_cell_here(enum mode mode, int size, int nl, struct cell *c)
 {
 	static char buf[MAX_SIZE];
 	struct mmsghdr *mm = calloc(nl, sizeof(*mm));
@@ -302,33 +338,320 @@ static int run_cell(enum mode mode, int size, int nl, struct cell *c)
 	return ok ? 0 : -1;
 }
 
+/* Restricts the calling task to its own abstract AF_UNIX sockets' domain:
+ * 0, or -1 with errno set.
+ */
+static int landlock_scope_abstract(void)
+{
+	struct landlock_ruleset_attr attr = {
+		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
+	};
+	size_t size = offsetof(struct landlock_ruleset_attr, scoped) +
+		      sizeof(attr.scoped);
+	int fd, err;
+
+	fd = syscall(__NR_landlock_create_ruleset, &attr, size, 0);
+	if (fd < 0)
+		return -1;
+	err = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	      syscall(__NR_landlock_restrict_self, fd, 0);
+	close(fd);
+	return err ? -1 : 0;
+}
+
+/* One cell; a Landlock mode's in a child, which the domain cannot outlive. */
+static int run_cell(enum mode mode, int size, int nl, struct cell *c)
+{
+	pid_t pid;
+	int status;
+
+	if (mode < LANDLOCKED)
+		return run_cell_here(mode, size, nl, c);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		if (landlock_scope_abstract()) {
+			perror("landlock");
+			_exit(1);
+		}
+		_exit(run_cell_here(mode - LANDLOCKED, size, nl, &sh->result) ?
+		      1 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return -1;
+	*c = sh->result;
+	return 0;
+}
+
+static double median(double *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void print_help(void)
 {
-	fputs("mcast_bench [-q] [-m modes] [-n listeners] [-s sizes]\n", stderr);
+	fputs("mcast_bench [-q] [-m modes] [-n listeners] [-s sizes] [-r runs]\n", stderr);
 	fputs("            [-c messages] [-o dir] [-a accel] [-p]\n", stderr);
 	fputs("  -q  quick: 30 messages per cell\n", stderr);
-	fputs("  -m  comma-separated modes (kernel,userspace,sendmmsg,udp)\n", stderr);
+	fputs("  -m  comma-separated modes (kernel,userspace,sendmmsg,udp,\n", stderr);
+	fputs("      kernel+landlock,userspace+landlock,sendmmsg+landlock)\n", stderr);
 	fputs("  -n  comma-separated listener counts (10,20,50,100,200)\n", stderr);
 	fputs("  -s  comma-separated sizes (44,236,40036)\n", stderr);
+	fputs("  -r  runs, interleaved (1; at most 20)\n", stderr);
 	fputs("  -p  run at nice -20, as in 2003\n", stderr);
 	exit(2);
 }
 
+static int sizes[3] = { 44, 236, 40036 }, counts[5] = { 10, 20, 50, 100, 200 };
+static int nsizes = 3, ncounts = 5, modes[NR_MODES], nmodes, nruns = 1;
+static int kidx[NR_MODES];	/* a mode's index in modes[], or -1 */
+static struct cell runs[MAX_RUNS][3][NR_MODES][5], med[3][NR_MODES][5];
+static double last_lo[3][NR_MODES][5], last_hi[3][NR_MODES][5];
+
+#define FIELD(c, off) (*(double *)((char *)(c) + (off)))
+
+/* The median over the runs of one field of cell (a, k, b), and its range. */
+static double over_runs(int a, int k, int b, size_t off, double *lo,
+			double *hi)
+{
+	double v[MAX_RUNS];
+	int r;
+
+	*lo = *hi = FIELD(&runs[0][a][k][b], off);
+	for (r = 0; r < nruns; r++) {
+		v[r] = FIELD(&runs[r][a][k][b], off);
+		*lo = v[r] < *lo ? v[r] : *lo;
+		*hi = v[r] > *hi ? v[r] : *hi;
+	}
+	return median(v, nruns);
+}
+
+/* In how many cells of @t (a run, or the medians) the last listener of
+ * mode @g is ahead of that of every mode in @others (those measured); -1
+ * if @g or none of @others was measured.
+ */
+static int wins(struct cell (*t)[NR_MODES][5], enum mode g,
+		const enum mode *others, int nothers)
+{
+	int a, b, i, n = 0, any = 0;
+
+	if (kidx[g] < 0)
+		return -1;
+	for (i = 0; i < nothers; i++)
+		any |= kidx[others[i]] >= 0;
+	if (!any)
+		return -1;
+	for (a = 0; a < nsizes; a++)
+		for (b = 0; b < ncounts; b++) {
+			int ok = 1;
+
+			for (i = 0; i < nothers; i++)
+				if (kidx[others[i]] >= 0 &&
+				    t[a][kidx[others[i]]][b].last_med <=
+				    t[a][kidx[g]][b].last_med)
+					ok = 0;
+			n += ok;
+		}
+	return n;
+}
+
+static void print_wins(FILE *f, const char *what, enum mode g,
+		       const enum mode *others, int nothers)
+{
+	int r, w = wins(med, g, others, nothers);
+
+	if (w < 0)
+		return;
+	fprintf(f, "# %s: %d of %d cells in the medians over runs; per run:",
+		what, w, nsizes * ncounts);
+	for (r = 0; r < nruns; r++)
+		fprintf(f, " %d", wins(runs[r], g, others, nothers));
+	fprintf(f, "\n");
+}
+
+/* Mode @m's last-listener median over mode @base's, per cell: the range
+ * over the cells, and at the largest listener count per size.
+ */
+static void print_ratio(FILE *f, enum mode m, enum mode base)
+{
+	double lo = 1e9, hi = 0, q;
+	int a, b;
+
+	if (kidx[m] < 0 || kidx[base] < 0)
+		return;
+	fprintf(f, "# %s / %s, last listener:", mode_name[m], mode_name[base]);
+	for (a = 0; a < nsizes; a++)
+		for (b = 0; b < ncounts; b++) {
+			q = med[a][kidx[m]][b].last_med /
+			    med[a][kidx[base]][b].last_med;
+			lo = q < lo ? q : lo;
+			hi = q > hi ? q : hi;
+		}
+	fprintf(f, " %.2f to %.2f over the cells; at %d listeners", lo, hi,
+		counts[ncounts - 1]);
+	for (a = 0; a < nsizes; a++)
+		fprintf(f, " %.2f (%d B)",
+			med[a][kidx[m]][ncounts - 1].last_med /
+			med[a][kidx[base]][ncounts - 1].last_med, sizes[a]);
+	fprintf(f, "\n");
+}
+
+static void print_tables(FILE *f, const char *header)
+{
+	static const enum mode plain[] = { USERSPACE, SENDMMSG, UDP };
+	static const enum mode locked[] = { USERSPACE_LL, SENDMMSG_LL, UDP };
+	int a, b, k;
+
+	fputs(header, f);
+	fprintf(f,
+		"# each cell: first,last listener latency, median over the runs of each run's median, microseconds\n");
+	for (a = 0; a < nsizes; a++) {
+		fprintf(f, "\n%-6d bytes        ", sizes[a]);
+		for (b = 0; b < ncounts; b++)
+			fprintf(f, "%14d", counts[b]);
+		fprintf(f, "\n");
+		for (k = 0; k < nmodes; k++) {
+			fprintf(f, "%-19s", mode_name[modes[k]]);
+			for (b = 0; b < ncounts; b++) {
+				char cellbuf[32];
+
+				snprintf(cellbuf, sizeof(cellbuf), "%.0f,%.0f",
+					 med[a][k][b].first_med,
+					 med[a][k][b].last_med);
+				fprintf(f, "%14s", cellbuf);
+			}
+			fprintf(f, "\n");
+		}
+	}
+	if (nruns > 1) {
+		fprintf(f,
+			"\n# last listener: range over the %d runs (lowest-highest run median, microseconds)\n",
+			nruns);
+		for (a = 0; a < nsizes; a++) {
+			fprintf(f, "\n%-6d bytes        ", sizes[a]);
+			for (b = 0; b < ncounts; b++)
+				fprintf(f, "%14d", counts[b]);
+			fprintf(f, "\n");
+			for (k = 0; k < nmodes; k++) {
+				fprintf(f, "%-19s", mode_name[modes[k]]);
+				for (b = 0; b < ncounts; b++) {
+					char cellbuf[32];
+
+					snprintf(cellbuf, sizeof(cellbuf),
+						 "%.0f-%.0f", last_lo[a][k][b],
+						 last_hi[a][k][b]);
+					fprintf(f, "%14s", cellbuf);
+				}
+				fprintf(f, "\n");
+			}
+		}
+	}
+	fprintf(f, "\n# sender CPU per datagram / per listener (us), %d bytes:\n",
+		sizes[0]);
+	for (k = 0; k < nmodes; k++) {
+		fprintf(f, "# %-18s", mode_name[modes[k]]);
+		for (b = 0; b < ncounts; b++)
+			fprintf(f, " %d:%.1f/%.2f", counts[b],
+				med[0][k][b].cpu_per_msg,
+				med[0][k][b].cpu_per_listener);
+		fprintf(f, "\n");
+	}
+	fprintf(f, "\n");
+	print_wins(f,
+		   "kernel's last listener ahead of userspace's, sendmmsg's and udp's",
+		   KERNEL, plain, 3);
+	print_wins(f,
+		   "kernel+landlock's last listener ahead of userspace+landlock's, sendmmsg+landlock's and udp's",
+		   KERNEL_LL, locked, 3);
+	if (kidx[KERNEL] >= 0 && kidx[UDP] >= 0) {
+		fprintf(f,
+			"# first listener at %d listeners, kernel against udp (median over runs, range):",
+			counts[ncounts - 1]);
+		for (a = 0; a < nsizes; a++) {
+			double klo, khi, ulo, uhi, kf, uf;
+
+			kf = over_runs(a, kidx[KERNEL], ncounts - 1,
+				       offsetof(struct cell, first_med), &klo,
+				       &khi);
+			uf = over_runs(a, kidx[UDP], ncounts - 1,
+				       offsetof(struct cell, first_med), &ulo,
+				       &uhi);
+			fprintf(f, " %d B %.0f (%.0f-%.0f) / %.0f (%.0f-%.0f);",
+				sizes[a], kf, klo, khi, uf, ulo, uhi);
+		}
+		fprintf(f, "\n");
+	}
+	print_ratio(f, KERNEL_LL, KERNEL);
+	print_ratio(f, USERSPACE_LL, USERSPACE);
+	print_ratio(f, SENDMMSG_LL, SENDMMSG);
+}
+
+static void csv_row(FILE *csv, int a, int k, int b, const char *run,
+		    const struct cell *c, double lo, double hi)
+{
+	fprintf(csv, "%d,%s,%d,%s,%.1f,%.1f,%.1f,%.1f,%.2f,%.3f,%.1f,%.1f\n",
+		sizes[a], mode_name[modes[k]], counts[b], run, c->first_med,
+		c->first_p99, c->last_med, c->last_p99, c->cpu_per_msg,
+		c->cpu_per_listener, lo, hi);
+}
+
+static void write_gnuplot(const char *outdir, const char *header)
+{
+	char path[512];
+	FILE *gp;
+	int a, k;
+
+	snprintf(path, sizeof(path), "%s/bench.gp", outdir);
+	gp = fopen(path, "w");
+	if (!gp)
+		die("bench.gp");
+	fputs("set terminal pngcairo size 1500,500 noenhanced\n", gp);
+	fprintf(gp, "set output '%s/bench.png'\n", outdir);
+	fputs("set datafile separator ','\n", gp);
+	fprintf(gp, "set multiplot layout 1,%d title \"%.*s\"\n", nsizes,
+		(int)strlen(header) - 3, header + 2);
+	fputs("set xlabel 'listeners'\n", gp);
+	fputs("set ylabel 'last listener (us): median over runs, bars: range'\n",
+	      gp);
+	fputs("set logscale y\nset key left top\n", gp);
+	for (a = 0; a < nsizes; a++) {
+		fprintf(gp, "set title '%d bytes'\nplot ", sizes[a]);
+		for (k = 0; k < nmodes; k++) {
+			fprintf(gp, "%s'< grep \"^%d,%s,[0-9]*,median,\" %s/bench.csv'",
+				k ? ", " : "", sizes[a],
+				mode_name[modes[k]], outdir);
+			fprintf(gp, " using 3:7:11:12 with yerrorlines title '%s'",
+				mode_name[modes[k]]);
+		}
+		fprintf(gp, "\n");
+	}
+	fprintf(gp, "unset multiplot\n");
+	fclose(gp);
+}
+
 int main(int argc, char **argv)
 {
-	int sizes[3] = { 44, 236, 40036 }, counts[5] = { 10, 20, 50, 100, 200 };
-	int nsizes = 3, ncounts = 5, modes[NR_MODES], nmodes = 0, pin = 0;
 	const char *outdir = NULL, *accel = getenv("AUM_ACCEL");
-	char modelist[64] = "kernel,userspace,sendmmsg,udp", header[512];
+	char modelist[160] = "";
+	char header[512], run[16];
 	FILE *csv = NULL, *txt = NULL;
-	struct cell cells[3][NR_MODES][5];
+	int opt, a, b, j, k, r, pin = 0, rc = 0, landlocked = 0;
 	struct utsname un;
 	size_t shsize;
-	int opt, a, b, k, rc = 0;
 
 	messages = 200;
 	bench_pid = getpid();
-	while ((opt = getopt(argc, argv, "qm:n:s:c:o:a:p")) != -1) {
+	while ((opt = getopt(argc, argv, "qm:n:s:c:o:a:pr:")) != -1) {
 		switch (opt) {
 		case 'q':
 			messages = 30;
@@ -354,16 +677,29 @@ int main(int argc, char **argv)
 		case 'p':
 			pin = 1;
 			break;
+		case 'r':
+			nruns = atoi(optarg);
+			break;
 		default:
 			print_help();
 		}
 	}
+	/* Every mode, unless -m says which. */
+	if (!modelist[0])
+		for (k = 0; k < NR_MODES; k++)
+			snprintf(modelist + strlen(modelist),
+				 sizeof(modelist) - strlen(modelist), "%s,",
+				 mode_name[k]);
+	for (k = 0; k < NR_MODES; k++)
+		kidx[k] = -1;
 	for (char *t = strtok(modelist, ","); t; t = strtok(NULL, ",")) {
 		for (k = 0; k < NR_MODES && strcmp(t, mode_name[k]); k++)
 			;
-		if (k == NR_MODES)
+		if (k == NR_MODES || kidx[k] >= 0)
 			print_help();
+		kidx[k] = nmodes;
 		modes[nmodes++] = k;
+		landlocked |= k >= LANDLOCKED;
 	}
 	for (a = 0; a < ncounts; a++)
 		if (counts[a] < 1 || counts[a] > MAX_LISTENERS)
@@ -371,8 +707,21 @@ int main(int argc, char **argv)
 	for (a = 0; a < nsizes; a++)
 		if (sizes[a] < HDR || sizes[a] > MAX_SIZE)
 			print_help();
-	if (messages < 1)
+	if (messages < 1 || nruns < 1 || nruns > MAX_RUNS || !nmodes ||
+	    !nsizes || !ncounts)
 		print_help();
+	if (landlocked) {
+		int abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
+				  LANDLOCK_CREATE_RULESET_VERSION);
+
+		if (abi < ABI_SCOPE_ABSTRACT) {
+			fprintf(stderr,
+				"FAILED: the +landlock modes need Landlock ABI %d (LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET); this kernel: %s\n",
+				ABI_SCOPE_ABSTRACT,
+				abi < 0 ? strerror(errno) : "older");
+			return 1;
+		}
+	}
 	warmup = messages / 10 + 5;
 	if (pin && setpriority(PRIO_PROCESS, 0, -20))
 		perror("setpriority");
@@ -386,11 +735,12 @@ int main(int argc, char **argv)
 
 	uname(&un);
 	snprintf(header, sizeof(header),
-		 "# kernel %s, %ld CPUs, %s; %d messages per cell after %d warm-up, paced: one datagram in flight%s\n",
+		 "# kernel %s, %ld CPUs, %s; %d run%s, interleaved; %d messages per cell after %d warm-up, paced: one datagram in flight%s\n",
 		 un.release, sysconf(_SC_NPROCESSORS_ONLN),
 		 accel ? (strcmp(accel, "kvm") ? "software emulation (no KVM)" :
 			  "KVM") : "host",
-		 messages, warmup, pin ? ", nice -20" : "");
+		 nruns, nruns > 1 ? "s" : "", messages, warmup,
+		 pin ? ", nice -20" : "");
 	if (outdir) {
 		char path[512];
 
@@ -401,96 +751,66 @@ int main(int argc, char **argv)
 		if (!csv || !txt)
 			die("output");
 		fputs(header, csv);
-		fputs("size,mode,listeners,", csv);
+		fputs("size,mode,listeners,run,", csv);
 		fputs("first_median_us,first_p99_us,last_median_us,last_p99_us,", csv);
-		fputs("sender_cpu_per_msg_us,sender_cpu_per_listener_us\n", csv);
+		fputs("sender_cpu_per_msg_us,sender_cpu_per_listener_us,", csv);
+		fputs("last_median_lowest_run_us,last_median_highest_run_us\n", csv);
+	}
+
+	/* Interleaved: a run measures every cell once; the modes of a size
+	 * and count run one after another, starting one further each run.
+	 */
+	for (r = 0; r < nruns; r++) {
+		for (a = 0; a < nsizes; a++) {
+			for (b = 0; b < ncounts; b++) {
+				for (j = 0; j < nmodes; j++) {
+					struct cell *c;
+
+					k = (j + r) % nmodes;
+					c = &runs[r][a][k][b];
+					memset(c, 0, sizeof(*c));
+					if (run_cell(modes[k], sizes[a], counts[b], c)) {
+						fprintf(stderr,
+							"FAILED: %s, %d bytes, %d listeners, run %d\n",
+							mode_name[modes[k]], sizes[a],
+							counts[b], r + 1);
+						rc = 1;
+						continue;
+					}
+					if (!csv)
+						continue;
+					snprintf(run, sizeof(run), "%d", r + 1);
+					csv_row(csv, a, k, b, run, c, c->last_med,
+						c->last_med);
+				}
+			}
+		}
 	}
 
 	for (a = 0; a < nsizes; a++) {
 		for (k = 0; k < nmodes; k++) {
 			for (b = 0; b < ncounts; b++) {
-				struct cell *c = &cells[a][k][b];
+				struct cell *m = &med[a][k][b];
+				double lo, hi;
+				size_t off;
 
-				memset(c, 0, sizeof(*c));
-				if (run_cell(modes[k], sizes[a], counts[b], c)) {
-					fprintf(stderr, "FAILED: %s, %d bytes, %d listeners\n",
-						mode_name[modes[k]], sizes[a],
-						counts[b]);
-					rc = 1;
-					continue;
-				}
+				for (off = 0; off < sizeof(*m); off += sizeof(double))
+					FIELD(m, off) = over_runs(a, k, b, off,
+								  &lo, &hi);
+				over_runs(a, k, b, offsetof(struct cell, last_med),
+					  &last_lo[a][k][b], &last_hi[a][k][b]);
 				if (csv)
-					fprintf(csv, "%d,%s,%d,%.1f,%.1f,%.1f,%.1f,%.2f,%.3f\n",
-						sizes[a], mode_name[modes[k]],
-						counts[b], c->first_med,
-						c->first_p99, c->last_med,
-						c->last_p99, c->cpu_per_msg,
-						c->cpu_per_listener);
+					csv_row(csv, a, k, b, "median", m,
+						last_lo[a][k][b],
+						last_hi[a][k][b]);
 			}
 		}
 	}
 
-	for (FILE *f = stdout; f; f = f == stdout ? txt : NULL) {
-		fputs(header, f);
-		fprintf(f, "# each cell: first,last listener latency, median, microseconds\n");
-		for (a = 0; a < nsizes; a++) {
-			fprintf(f, "\n%-6d bytes     ", sizes[a]);
-			for (b = 0; b < ncounts; b++)
-				fprintf(f, "%14d", counts[b]);
-			fprintf(f, "\n");
-			for (k = 0; k < nmodes; k++) {
-				fprintf(f, "%-16s", mode_name[modes[k]]);
-				for (b = 0; b < ncounts; b++) {
-					char cellbuf[32];
-
-					snprintf(cellbuf, sizeof(cellbuf), "%.0f,%.0f",
-						 cells[a][k][b].first_med,
-						 cells[a][k][b].last_med);
-					fprintf(f, "%14s", cellbuf);
-				}
-				fprintf(f, "\n");
-			}
-		}
-		fprintf(f, "\n# sender CPU per datagram / per listener (us), %d bytes:\n",
-			sizes[0]);
-		for (k = 0; k < nmodes; k++) {
-			fprintf(f, "# %-10s", mode_name[modes[k]]);
-			for (b = 0; b < ncounts; b++)
-				fprintf(f, " %d:%.1f/%.2f", counts[b],
-					cells[0][k][b].cpu_per_msg,
-					cells[0][k][b].cpu_per_listener);
-			fprintf(f, "\n");
-		}
-	}
+	print_tables(stdout, header);
 	if (outdir) {
-		char path[512];
-		FILE *gp;
-
-		snprintf(path, sizeof(path), "%s/bench.gp", outdir);
-		gp = fopen(path, "w");
-		if (!gp)
-			die("bench.gp");
-		fputs("set terminal pngcairo size 1500,500 noenhanced\n", gp);
-		fprintf(gp, "set output '%s/bench.png'\n", outdir);
-		fputs("set datafile separator ','\n", gp);
-		fprintf(gp, "set multiplot layout 1,%d title \"%.*s\"\n", nsizes,
-			(int)strlen(header) - 3, header + 2);
-		fputs("set xlabel 'listeners'\n", gp);
-		fputs("set ylabel 'last listener, median (us)'\n", gp);
-		fputs("set logscale y\nset key left top\n", gp);
-		for (a = 0; a < nsizes; a++) {
-			fprintf(gp, "set title '%d bytes'\nplot ", sizes[a]);
-			for (k = 0; k < nmodes; k++) {
-				fprintf(gp, "%s'< grep \"^%d,%s,\" %s/bench.csv'",
-					k ? ", " : "", sizes[a],
-					mode_name[modes[k]], outdir);
-				fprintf(gp, " using 3:6 with linespoints title '%s'",
-					mode_name[modes[k]]);
-			}
-			fprintf(gp, "\n");
-		}
-		fprintf(gp, "unset multiplot\n");
-		fclose(gp);
+		print_tables(txt, header);
+		write_gnuplot(outdir, header);
 		fclose(csv);
 		fclose(txt);
 	}
