@@ -11,9 +11,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-args=-p+-r+5 targs=
+args=-p+-r+5+-m+all targs=
 case ${1:-} in
--q) args="-p+-q" targs=+-q ;;
+-q) args="-p+-q+-m+all" targs=+-q ;;
 "") ;;
 *) die "usage: bench.sh [-q]" ;;
 esac

@@ -2,15 +2,27 @@
 # SPDX-License-Identifier: GPL-2.0
 # Where the time of one benchmark cell goes. Boots the benchmark kernel
 # (built by ci/bench.sh) and, for each mode, records a system-wide perf
-# profile (with call chains) of mcast_bench on one cell, 1000 messages:
-# cpu-clock sampling, since software emulation has no PMU. Writes, per
-# mode, the share of samples per task and the top kernel and user symbols
-# to results/profile.txt.
-#   profile.sh [SIZE] [LISTENERS]    (default: 236 20)
+# profile (with call chains) of mcast_bench on one cell, 1000 messages,
+# or with "tput" of one unpaced mcast_tput cell, 1000 datagrams: cpu-clock
+# sampling, since software emulation has no PMU. Writes, per mode, the
+# share of samples per task and the top kernel and user symbols to
+# results/profile.txt (results/profile-tput.txt).
+#   profile.sh [SIZE] [LISTENERS]         (default: 236 20)
+#   profile.sh tput [SIZE] [LISTENERS]    (default: 40036 100)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-size=${1:-236} n=${2:-20}
+if [ "${1:-}" = tput ]; then
+	size=${2:-40036} n=${3:-100} out=profile-tput
+	modes="kernel udp sendmmsg"
+	run='/build/guest/bench/mcast_tput -r 1 -c 1000 -m $m'" -n $n -s $size"
+	rows='^(  [a-z0-9]+ +[0-9]| kernel/)'
+else
+	size=${1:-236} n=${2:-20} out=profile
+	modes="kernel udp sendmmsg userspace"
+	run='/build/guest/bench/mcast_bench -p -c 1000 -m $m'" -n $n -s $size"
+	rows='^(kernel|udp|sendmmsg|userspace) '
+fi
 [ -x "$ROOT/build/guest/bench/mcast_bench" ] || die "run ci/bench.sh first"
 if ! [ -x "$ROOT/usr/bin/perf" ]; then
 	log "installing perf into the build root"
@@ -21,12 +33,12 @@ fi
 cat >"$ROOT/build/guest/profile-guest.sh" <<GUEST
 #!/bin/sh
 # Runs in the guest: one profile per mode.
-for m in kernel udp sendmmsg userspace; do
+for m in $modes; do
 	perf record -q -a -g -F 2000 -e cpu-clock -o /tmp/perf-\$m.data -- \\
-		/build/guest/bench/mcast_bench -p -c 1000 -m \$m -n $n -s $size \\
-		>/tmp/bench-\$m.txt 2>&1 || echo "\$m: mcast_bench failed"
+		$run \\
+		>/tmp/bench-\$m.txt 2>&1 || echo "\$m: the benchmark failed"
 	echo "=== mode \$m, $size bytes, $n listeners"
-	grep -E '^(kernel|udp|sendmmsg|userspace) ' /tmp/bench-\$m.txt
+	grep -E '$rows' /tmp/bench-\$m.txt
 	echo "--- samples per task"
 	perf report -q -i /tmp/perf-\$m.data --no-children --sort comm --stdio -g none 2>/dev/null | head -n 6
 	perf report -q -i /tmp/perf-\$m.data --no-children --sort sym --stdio -g none \\
@@ -46,5 +58,5 @@ GUEST
 AUM_RESULTS=/build/results-profile AUM_GUEST_MEMORY=2G "$TOP/ci/boot.sh" bench 1800 \
 	"profile=sh+/build/guest/profile-guest.sh"
 mkdir -p "$TOP/results"
-cp "$ROOT/build/results-profile/profile.tap" "$TOP/results/profile.txt"
-cat "$TOP/results/profile.txt"
+cp "$ROOT/build/results-profile/profile.tap" "$TOP/results/$out.txt"
+cat "$TOP/results/$out.txt"

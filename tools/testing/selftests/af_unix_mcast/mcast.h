@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <linux/landlock.h>
 #include <linux/unix_mcast.h>	/* SOL_UNIX, the options, struct unix_mreq */
 
 /* Fill @addr with @name: a path, or an abstract name if @name[0] is '\0'
@@ -81,6 +84,26 @@ static inline int mcast_leave(int fd, const struct sockaddr_un *addr,
 			      socklen_t len)
 {
 	return setsockopt(fd, SOL_UNIX, UNIX_DROP_MEMBERSHIP, addr, len);
+}
+
+/* Confines the caller with Landlock: no abstract socket created outside its
+ * domain may be reached (LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, Landlock ABI 6).
+ * Returns 0, or -1 with errno set.
+ */
+static inline int mcast_landlock_scope_abstract(void)
+{
+	struct landlock_ruleset_attr attr = {
+		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
+	};
+	int fd, err;
+
+	fd = syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0)
+		return -1;
+	err = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	      syscall(__NR_landlock_restrict_self, fd, 0);
+	close(fd);
+	return err ? -1 : 0;
 }
 
 #endif

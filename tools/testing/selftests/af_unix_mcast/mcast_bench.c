@@ -24,11 +24,17 @@
  * Pacing: the sender sends the next datagram only once every listener has
  * received the previous one, so no queue ever holds more than one datagram.
  *
+ * The +landlock modes run only with -m all or when -m names them (they
+ * need Landlock ABI 6), and check that Landlock is in force: the child
+ * must fail to send to an abstract socket bound outside its domain.
+ *
  * Repeated runs (-r): each run measures every cell once, the cells of one
  * size and listener count one mode after another, in an order that rotates
- * from run to run, so that a slow phase of the machine does not fall on
- * one mode. A cell's figure is the median over the runs of its runs'
- * medians, and its spread their range.
+ * every two runs and is reversed in every other run, so that a slow phase
+ * of the machine does not fall on one mode and no mode always follows the
+ * same one. A cell's figure is the median over the runs of its runs'
+ * medians, and its spread their range; a run in which a cell failed does
+ * not count for it ("-" where no run did), nor for the wins.
  *
  * Output: the table in the 2003 layout on stdout ("first,last" medians in
  * microseconds), the last listener's spread over the runs, and how often
@@ -40,15 +46,15 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stddef.h>
+#include <math.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -60,12 +66,6 @@
 #include "mcast.h"
 #include "mcast_bench.h"
 
-#ifndef __NR_landlock_create_ruleset
-#define __NR_landlock_create_ruleset 444
-#endif
-#ifndef __NR_landlock_restrict_self
-#define __NR_landlock_restrict_self 446
-#endif
 #define ABI_SCOPE_ABSTRACT 6	/* LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET */
 
 #define MAX_LISTENERS 200
@@ -338,30 +338,42 @@ static int run_cell_here(enum mode mode, int size, int nl, struct cell *c)
 	return ok ? 0 : -1;
 }
 
-/* Restricts the calling task to its own abstract AF_UNIX sockets' domain:
- * 0, or -1 with errno set.
+/* An abstract socket bound outside every Landlock domain of the benchmark:
+ * a Landlock mode's child must not be able to send to it.
  */
-static int landlock_scope_abstract(void)
-{
-	struct landlock_ruleset_attr attr = {
-		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
-	};
-	size_t size = offsetof(struct landlock_ruleset_attr, scoped) +
-		      sizeof(attr.scoped);
-	int fd, err;
+static struct sockaddr_un probe_addr;
+static socklen_t probe_len;
 
-	fd = syscall(__NR_landlock_create_ruleset, &attr, size, 0);
-	if (fd < 0)
-		return -1;
-	err = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	      syscall(__NR_landlock_restrict_self, fd, 0);
-	close(fd);
-	return err ? -1 : 0;
+static void bind_probe(void)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	probe_len = mcast_new_addr(&probe_addr, "bench-probe-", true);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&probe_addr, probe_len))
+		die("probe socket");
+	/* Left open: it is bound until the benchmark exits. */
 }
 
-/* One cell; a Landlock mode's in a child, which the domain cannot outlive. */
+/* Whether the caller's Landlock domain is in force: 0, or -1. */
+static int landlock_in_force(void)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = sendto(fd, "p", 1, MSG_DONTWAIT, (struct sockaddr *)&probe_addr,
+		     probe_len) == -1 && errno == EPERM ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* One cell; a Landlock mode's in a child, which the domain cannot outlive,
+ * in a process group of its own, so that no listener of a child that failed
+ * outlives it.
+ */
 static int run_cell(enum mode mode, int size, int nl, struct cell *c)
 {
+	siginfo_t si;
 	pid_t pid;
 	int status;
 
@@ -372,13 +384,25 @@ static int run_cell(enum mode mode, int size, int nl, struct cell *c)
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
-		if (landlock_scope_abstract()) {
+		setpgid(0, 0);
+		if (mcast_landlock_scope_abstract()) {
 			perror("landlock");
+			_exit(1);
+		}
+		if (landlock_in_force()) {
+			fprintf(stderr, "landlock: not in force\n");
 			_exit(1);
 		}
 		_exit(run_cell_here(mode - LANDLOCKED, size, nl, &sh->result) ?
 		      1 : 0);
 	}
+	setpgid(pid, pid);
+	/* Wait for it without reaping it, so that its process group cannot
+	 * be another's when what is left of it is killed.
+	 */
+	if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT))
+		die("waitid");
+	kill(-pid, SIGKILL);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
 		return -1;
@@ -403,8 +427,9 @@ static void print_help(void)
 	fputs("mcast_bench [-q] [-m modes] [-n listeners] [-s sizes] [-r runs]\n", stderr);
 	fputs("            [-c messages] [-o dir] [-a accel] [-p]\n", stderr);
 	fputs("  -q  quick: 30 messages per cell\n", stderr);
-	fputs("  -m  comma-separated modes (kernel,userspace,sendmmsg,udp,\n", stderr);
-	fputs("      kernel+landlock,userspace+landlock,sendmmsg+landlock)\n", stderr);
+	fputs("  -m  comma-separated modes (kernel,userspace,sendmmsg,udp) or\n", stderr);
+	fputs("      kernel+landlock,userspace+landlock,sendmmsg+landlock;\n", stderr);
+	fputs("      all: every mode (default: the four without Landlock)\n", stderr);
 	fputs("  -n  comma-separated listener counts (10,20,50,100,200)\n", stderr);
 	fputs("  -s  comma-separated sizes (44,236,40036)\n", stderr);
 	fputs("  -r  runs, interleaved (1; at most 20)\n", stderr);
@@ -420,31 +445,59 @@ static double last_lo[3][NR_MODES][5], last_hi[3][NR_MODES][5];
 
 #define FIELD(c, off) (*(double *)((char *)(c) + (off)))
 
-/* The median over the runs of one field of cell (a, k, b), and its range. */
+/* Marks a cell that failed: every figure NAN. */
+static void cell_failed(struct cell *c)
+{
+	size_t off;
+
+	for (off = 0; off < sizeof(*c); off += sizeof(double))
+		FIELD(c, off) = NAN;
+}
+
+/* The mode in place @j of run @r: the order rotates by one every two runs,
+ * ascending in even runs and descending in odd ones.
+ */
+static int mode_at(int r, int j)
+{
+	int k = (j + r / 2) % nmodes;
+
+	return r % 2 ? nmodes - 1 - k : k;
+}
+
+/* The median over the runs of one field of cell (a, k, b), and its range,
+ * over the runs in which the cell did not fail (its fields NAN): NAN if it
+ * failed in every run.
+ */
 static double over_runs(int a, int k, int b, size_t off, double *lo,
 			double *hi)
 {
 	double v[MAX_RUNS];
-	int r;
+	int r, n = 0;
 
-	*lo = *hi = FIELD(&runs[0][a][k][b], off);
+	*lo = *hi = NAN;
 	for (r = 0; r < nruns; r++) {
-		v[r] = FIELD(&runs[r][a][k][b], off);
-		*lo = v[r] < *lo ? v[r] : *lo;
-		*hi = v[r] > *hi ? v[r] : *hi;
+		double x = FIELD(&runs[r][a][k][b], off);
+
+		if (isnan(x))
+			continue;
+		*lo = n && *lo < x ? *lo : x;
+		*hi = n && *hi > x ? *hi : x;
+		v[n++] = x;
 	}
-	return median(v, nruns);
+	return n ? median(v, n) : NAN;
 }
 
 /* In how many cells of @t (a run, or the medians) the last listener of
- * mode @g is ahead of that of every mode in @others (those measured); -1
- * if @g or none of @others was measured.
+ * mode @g is ahead of that of every mode in @others (those measured), of
+ * the @cells cells in which none of them failed (NAN); -1 if @g or none of
+ * @others was measured.
  */
 static int wins(struct cell (*t)[NR_MODES][5], enum mode g,
-		const enum mode *others, int nothers)
+		const enum mode *others, int nothers, int *cells)
 {
 	int a, b, i, n = 0, any = 0;
 
+	*cells = 0;
 	if (kidx[g] < 0)
 		return -1;
 	for (i = 0; i < nothers; i++)
@@ -453,14 +506,20 @@ static int wins(struct cell (*t)[NR_MODES][5], enum mode g,
 		return -1;
 	for (a = 0; a < nsizes; a++)
 		for (b = 0; b < ncounts; b++) {
-			int ok = 1;
+			double mine = t[a][kidx[g]][b].last_med;
+			bool ahead = true, valid = !isnan(mine);
 
-			for (i = 0; i < nothers; i++)
-				if (kidx[others[i]] >= 0 &&
-				    t[a][kidx[others[i]]][b].last_med <=
-				    t[a][kidx[g]][b].last_med)
-					ok = 0;
-			n += ok;
+			for (i = 0; i < nothers; i++) {
+				double x;
+
+				if (kidx[others[i]] < 0)
+					continue;
+				x = t[a][kidx[others[i]]][b].last_med;
+				valid &= !isnan(x);
+				ahead &= mine < x;
+			}
+			*cells += valid;
+			n += valid && ahead;
 		}
 	return n;
 }
@@ -468,14 +527,18 @@ static int wins(struct cell (*t)[NR_MODES][5], enum mode g,
 static void print_wins(FILE *f, const char *what, enum mode g,
 		       const enum mode *others, int nothers)
 {
-	int r, w = wins(med, g, others, nothers);
+	int r, cells, w = wins(med, g, others, nothers, &cells);
 
 	if (w < 0)
 		return;
 	fprintf(f, "# %s: %d of %d cells in the medians over runs; per run:",
-		what, w, nsizes * ncounts);
-	for (r = 0; r < nruns; r++)
-		fprintf(f, " %d", wins(runs[r], g, others, nothers));
+		what, w, cells);
+	for (r = 0; r < nruns; r++) {
+		w = wins(runs[r], g, others, nothers, &cells);
+		fprintf(f, " %d", w);
+		if (cells != nsizes * ncounts)
+			fprintf(f, " (of %d)", cells);
+	}
 	fprintf(f, "\n");
 }
 
@@ -484,7 +547,7 @@ static void print_wins(FILE *f, const char *what, enum mode g,
  */
 static void print_ratio(FILE *f, enum mode m, enum mode base)
 {
-	double lo = 1e9, hi = 0, q;
+	double lo = NAN, hi = NAN, q;
 	int a, b;
 
 	if (kidx[m] < 0 || kidx[base] < 0)
@@ -494,16 +557,67 @@ static void print_ratio(FILE *f, enum mode m, enum mode base)
 		for (b = 0; b < ncounts; b++) {
 			q = med[a][kidx[m]][b].last_med /
 			    med[a][kidx[base]][b].last_med;
-			lo = q < lo ? q : lo;
-			hi = q > hi ? q : hi;
+			if (isnan(q))
+				continue;
+			lo = isnan(lo) || q < lo ? q : lo;
+			hi = isnan(hi) || q > hi ? q : hi;
 		}
+	if (isnan(lo)) {
+		fprintf(f, " -\n");
+		return;
+	}
 	fprintf(f, " %.2f to %.2f over the cells; at %d listeners", lo, hi,
 		counts[ncounts - 1]);
-	for (a = 0; a < nsizes; a++)
-		fprintf(f, " %.2f (%d B)",
-			med[a][kidx[m]][ncounts - 1].last_med /
-			med[a][kidx[base]][ncounts - 1].last_med, sizes[a]);
+	for (a = 0; a < nsizes; a++) {
+		q = med[a][kidx[m]][ncounts - 1].last_med /
+		    med[a][kidx[base]][ncounts - 1].last_med;
+		if (isnan(q))
+			fprintf(f, " - (%d B)", sizes[a]);
+		else
+			fprintf(f, " %.2f (%d B)", q, sizes[a]);
+	}
 	fprintf(f, "\n");
+}
+
+static void fmt_medians(char *buf, size_t len, int a, int k, int b)
+{
+	if (isnan(med[a][k][b].last_med))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.0f,%.0f", med[a][k][b].first_med,
+			 med[a][k][b].last_med);
+}
+
+static void fmt_last_range(char *buf, size_t len, int a, int k, int b)
+{
+	if (isnan(last_lo[a][k][b]))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.0f-%.0f", last_lo[a][k][b],
+			 last_hi[a][k][b]);
+}
+
+/* A table per size: a row per mode, a column per listener count. */
+static void print_table(FILE *f,
+			void (*fmt)(char *buf, size_t len, int a, int k, int b))
+{
+	char cell[32];
+	int a, b, k;
+
+	for (a = 0; a < nsizes; a++) {
+		fprintf(f, "\n%-6d bytes        ", sizes[a]);
+		for (b = 0; b < ncounts; b++)
+			fprintf(f, "%14d", counts[b]);
+		fprintf(f, "\n");
+		for (k = 0; k < nmodes; k++) {
+			fprintf(f, "%-19s", mode_name[modes[k]]);
+			for (b = 0; b < ncounts; b++) {
+				fmt(cell, sizeof(cell), a, k, b);
+				fprintf(f, "%14s", cell);
+			}
+			fprintf(f, "\n");
+		}
+	}
 }
 
 static void print_tables(FILE *f, const char *header)
@@ -515,55 +629,24 @@ static void print_tables(FILE *f, const char *header)
 	fputs(header, f);
 	fprintf(f,
 		"# each cell: first,last listener latency, median over the runs of each run's median, microseconds\n");
-	for (a = 0; a < nsizes; a++) {
-		fprintf(f, "\n%-6d bytes        ", sizes[a]);
-		for (b = 0; b < ncounts; b++)
-			fprintf(f, "%14d", counts[b]);
-		fprintf(f, "\n");
-		for (k = 0; k < nmodes; k++) {
-			fprintf(f, "%-19s", mode_name[modes[k]]);
-			for (b = 0; b < ncounts; b++) {
-				char cellbuf[32];
-
-				snprintf(cellbuf, sizeof(cellbuf), "%.0f,%.0f",
-					 med[a][k][b].first_med,
-					 med[a][k][b].last_med);
-				fprintf(f, "%14s", cellbuf);
-			}
-			fprintf(f, "\n");
-		}
-	}
+	print_table(f, fmt_medians);
 	if (nruns > 1) {
 		fprintf(f,
 			"\n# last listener: range over the %d runs (lowest-highest run median, microseconds)\n",
 			nruns);
-		for (a = 0; a < nsizes; a++) {
-			fprintf(f, "\n%-6d bytes        ", sizes[a]);
-			for (b = 0; b < ncounts; b++)
-				fprintf(f, "%14d", counts[b]);
-			fprintf(f, "\n");
-			for (k = 0; k < nmodes; k++) {
-				fprintf(f, "%-19s", mode_name[modes[k]]);
-				for (b = 0; b < ncounts; b++) {
-					char cellbuf[32];
-
-					snprintf(cellbuf, sizeof(cellbuf),
-						 "%.0f-%.0f", last_lo[a][k][b],
-						 last_hi[a][k][b]);
-					fprintf(f, "%14s", cellbuf);
-				}
-				fprintf(f, "\n");
-			}
-		}
+		print_table(f, fmt_last_range);
 	}
 	fprintf(f, "\n# sender CPU per datagram / per listener (us), %d bytes:\n",
 		sizes[0]);
 	for (k = 0; k < nmodes; k++) {
 		fprintf(f, "# %-18s", mode_name[modes[k]]);
 		for (b = 0; b < ncounts; b++)
-			fprintf(f, " %d:%.1f/%.2f", counts[b],
-				med[0][k][b].cpu_per_msg,
-				med[0][k][b].cpu_per_listener);
+			if (isnan(med[0][k][b].cpu_per_msg))
+				fprintf(f, " %d:-", counts[b]);
+			else
+				fprintf(f, " %d:%.1f/%.2f", counts[b],
+					med[0][k][b].cpu_per_msg,
+					med[0][k][b].cpu_per_listener);
 		fprintf(f, "\n");
 	}
 	fprintf(f, "\n");
@@ -586,8 +669,11 @@ static void print_tables(FILE *f, const char *header)
 			uf = over_runs(a, kidx[UDP], ncounts - 1,
 				       offsetof(struct cell, first_med), &ulo,
 				       &uhi);
-			fprintf(f, " %d B %.0f (%.0f-%.0f) / %.0f (%.0f-%.0f);",
-				sizes[a], kf, klo, khi, uf, ulo, uhi);
+			if (isnan(kf) || isnan(uf))
+				fprintf(f, " %d B -;", sizes[a]);
+			else
+				fprintf(f, " %d B %.0f (%.0f-%.0f) / %.0f (%.0f-%.0f);",
+					sizes[a], kf, klo, khi, uf, ulo, uhi);
 		}
 		fprintf(f, "\n");
 	}
@@ -645,7 +731,7 @@ int main(int argc, char **argv)
 	char modelist[160] = "";
 	char header[512], run[16];
 	FILE *csv = NULL, *txt = NULL;
-	int opt, a, b, j, k, r, pin = 0, rc = 0, landlocked = 0;
+	int opt, a, b, j, k, n, r, pin = 0, rc = 0, landlocked = 0;
 	struct utsname un;
 	size_t shsize;
 
@@ -684,12 +770,16 @@ int main(int argc, char **argv)
 			print_help();
 		}
 	}
-	/* Every mode, unless -m says which. */
-	if (!modelist[0])
-		for (k = 0; k < NR_MODES; k++)
-			snprintf(modelist + strlen(modelist),
-				 sizeof(modelist) - strlen(modelist), "%s,",
-				 mode_name[k]);
+	/* The modes without Landlock, unless -m says which ("all": every
+	 * mode).
+	 */
+	n = !modelist[0] ? LANDLOCKED : !strcmp(modelist, "all") ? NR_MODES : 0;
+	if (n)
+		modelist[0] = '\0';
+	for (k = 0; k < n; k++)
+		snprintf(modelist + strlen(modelist),
+			 sizeof(modelist) - strlen(modelist), "%s,",
+			 mode_name[k]);
 	for (k = 0; k < NR_MODES; k++)
 		kidx[k] = -1;
 	for (char *t = strtok(modelist, ","); t; t = strtok(NULL, ",")) {
@@ -722,6 +812,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (landlocked)
+		bind_probe();
 	warmup = messages / 10 + 5;
 	if (pin && setpriority(PRIO_PROCESS, 0, -20))
 		perror("setpriority");
@@ -758,7 +850,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Interleaved: a run measures every cell once; the modes of a size
-	 * and count run one after another, starting one further each run.
+	 * and count run one after another, in the order of mode_at().
 	 */
 	for (r = 0; r < nruns; r++) {
 		for (a = 0; a < nsizes; a++) {
@@ -766,10 +858,11 @@ int main(int argc, char **argv)
 				for (j = 0; j < nmodes; j++) {
 					struct cell *c;
 
-					k = (j + r) % nmodes;
+					k = mode_at(r, j);
 					c = &runs[r][a][k][b];
 					memset(c, 0, sizeof(*c));
 					if (run_cell(modes[k], sizes[a], counts[b], c)) {
+						cell_failed(c);
 						fprintf(stderr,
 							"FAILED: %s, %d bytes, %d listeners, run %d\n",
 							mode_name[modes[k]], sizes[a],

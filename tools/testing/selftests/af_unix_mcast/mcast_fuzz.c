@@ -1018,6 +1018,8 @@ static long m_outq(int slot)
 
 			if (m->from != me || (m->grp && !m->blk))
 				continue;
+			/* Only datagrams of at most PAYMAX bytes are sent. */
+			assert(m->len <= PAYMAX);
 			if (!m->grp) {
 				charge += g_truesize[m->len];
 				continue;
@@ -1471,6 +1473,45 @@ static void real_op(const struct op *op, const struct inputs *in,
 		r->ret = -1;
 }
 
+/* Makes the calling child a user that is not root and has no capability:
+ * effective, saved and filesystem uid and every gid NOBODY. The real uid is
+ * NOBODY for operations of even id and stays 0 for those of odd id, so that
+ * a kernel that checked the real uid instead of the effective one would let
+ * half of these children join root's groups blocking. An effective uid
+ * other than 0 leaves no effective capability either way. 0 or -1.
+ */
+static int drop_to_nobody(const struct op *op)
+{
+	uid_t ruid = op->id & 1 ? 0 : NOBODY;
+
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(ruid, NOBODY, NOBODY))
+		return -1;
+	return 0;
+}
+
+/* Whether a child can become NOBODY (not unless the fuzzer runs as root):
+ * 0, or -1 with errno set.
+ */
+static int nobody_check(void)
+{
+	const struct op op = { .id = 0 };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(drop_to_nobody(&op) ? errno : 0);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+		errno = ECHILD;
+		return -1;
+	}
+	errno = WEXITSTATUS(status);
+	return errno ? -1 : 0;
+}
+
 static void child_op(const struct op *op, const struct inputs *in,
 		     struct res *r)
 {
@@ -1486,10 +1527,7 @@ static void child_op(const struct op *op, const struct inputs *in,
 		exit(2);
 	}
 	if (!pid) {
-		/* Dropping uid 0 drops every capability. */
-		if (op->child == CHILD_NOBODY &&
-		    (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-		     setresuid(NOBODY, NOBODY, NOBODY)))
+		if (op->child == CHILD_NOBODY && drop_to_nobody(op))
 			_exit(1);
 		real_op(op, in, g_child_res, true);
 		_exit(0);
@@ -1542,7 +1580,9 @@ static void fmt_op(const struct op *op, char *b, size_t sz)
 	int n;
 
 	n = snprintf(b, sz, "%s%s",
-		     op->child == CHILD_NOBODY ? "[child uid 65534] " :
+		     op->child == CHILD_NOBODY ?
+		     (op->id & 1 ? "[child euid 65534, uid 0] " :
+		      "[child uid 65534] ") :
 		     op->child ? "[child] " : "", op_name[op->kind]);
 	if (op->kind != OP_SYSCTL && op->kind != OP_UNLINK)
 		n += snprintf(b + n, sz - n, " s%d", op->slot);
@@ -2142,18 +2182,25 @@ static const char *calibrate(void)
 	struct unix_mreq mr = { .umr_family = AF_UNIX };
 	struct sockaddr_un ga = { .sun_family = AF_UNIX };
 	static unsigned char buf[PAYMAX];
-	int sv[2], m[2] = { -1, -1 }, one, two, len, i;
+	int sv[2], m[2] = { -1, -1 }, one = 0, two = 0, len, i;
 	const char *err = NULL;
 	socklen_t glen;
 
+	/* Nothing here may block: no watchdog is armed yet. */
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
 		return "socketpair";
 	for (len = 0; len <= PAYMAX && !err; len++) {
-		if (send(sv[0], buf, len, 0) != len)
+		if (send(sv[0], buf, len, MSG_DONTWAIT) != len) {
 			err = "send";
+			break;
+		}
 		g_truesize[len] = outq(sv[0]);
-		if (g_truesize[len] <= 0 || recv(sv[1], buf, PAYMAX, 0) != len)
+		if (g_truesize[len] <= 0 ||
+		    recv(sv[1], buf, PAYMAX, MSG_DONTWAIT) != len) {
+			fprintf(stderr, "# a %d-byte unicast datagram: %d\n",
+				len, g_truesize[len]);
 			err = "unicast charge";
+		}
 	}
 	if (err || g_unicast_only)
 		goto out;
@@ -2171,19 +2218,31 @@ static const char *calibrate(void)
 		}
 		if (!i) {
 			/* One member so far: send, measure, drain. */
-			if (sendto(sv[0], buf, 10, 0, (void *)&ga, glen) != 10)
+			if (sendto(sv[0], buf, 10, MSG_DONTWAIT, (void *)&ga,
+				   glen) != 10) {
 				err = "group send";
+				goto out;
+			}
 			one = outq(sv[0]);
-			if (recv(m[0], buf, PAYMAX, 0) != 10)
+			if (recv(m[0], buf, PAYMAX, MSG_DONTWAIT) != 10) {
 				err = "group recv";
+				goto out;
+			}
 		}
 	}
-	if (!err && sendto(sv[0], buf, 10, 0, (void *)&ga, glen) != 10)
+	if (sendto(sv[0], buf, 10, MSG_DONTWAIT, (void *)&ga, glen) != 10) {
 		err = "group send";
+		goto out;
+	}
 	two = outq(sv[0]);
 	g_clone_size = two - one;
-	if (!err && (g_clone_size <= 0 || one != g_truesize[10] + g_clone_size))
+	if (g_clone_size <= 0 || one != g_truesize[10] + g_clone_size) {
+		fprintf(stderr,
+			"# one blocking member: %d, two: %d, a 10-byte unicast datagram: %d\n",
+			one, two, g_truesize[10]);
+		errno = 0;
 		err = "a blocking clone's charge";
+	}
 out:
 	for (i = 0; i < 2; i++)
 		if (m[i] >= 0)
@@ -2243,6 +2302,19 @@ int main(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
+	if (!g_unicast_only && nobody_check()) {
+		int err = errno;
+
+		if (geteuid()) {
+			printf("TAP version 13\n1..0 # SKIP not root: ");
+			printf("cannot run a child as uid %d: %s\n", NOBODY,
+			       strerror(err));
+			return 4;	/* KSFT_SKIP */
+		}
+		printf("TAP version 13\n1..%lu\nBail out! cannot run a child as uid %d: %s\n",
+		       nseeds, NOBODY, strerror(err));
+		return 1;
+	}
 	printf("TAP version 13\n1..%lu\n", nseeds);
 	if (netns && unshare(CLONE_NEWNET)) {
 		printf("Bail out! unshare(CLONE_NEWNET): %s\n", strerror(errno));
@@ -2280,9 +2352,11 @@ int main(int argc, char **argv)
 		}
 	}
 	atexit(restore_sysctls);
+	errno = 0;
 	cal = calibrate();
 	if (cal) {
-		printf("Bail out! calibration: %s: %s\n", cal, strerror(errno));
+		printf("Bail out! calibration: %s%s%s\n", cal,
+		       errno ? ": " : "", errno ? strerror(errno) : "");
 		return 2;
 	}
 	printf("# %lu seeds from %lu, %lu ops each; ", nseeds, seed0, nops);

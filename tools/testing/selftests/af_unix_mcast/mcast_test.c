@@ -16,7 +16,6 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -1659,25 +1658,6 @@ TEST(path_not_nul_terminated)
 	unlink(path);
 }
 
-/* Confine the caller with Landlock: no abstract socket created outside its
- * domain may be reached.
- */
-static int landlock_scope_abstract(void)
-{
-	struct landlock_ruleset_attr attr = {
-		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
-	};
-	int fd, err;
-
-	fd = syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (fd < 0)
-		return -1;
-	err = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	      syscall(__NR_landlock_restrict_self, fd, 0);
-	close(fd);
-	return err ? -1 : 0;
-}
-
 /*
  * Tests of the v2 contract (series v2 part 1). Each quotes the sentence it
  * checks.
@@ -2410,7 +2390,7 @@ TEST(lsm_denies_member)
 	if (!pid) {
 		int within, cs;
 
-		if (landlock_scope_abstract())
+		if (mcast_landlock_scope_abstract())
 			_exit(1);
 		/* Landlock places a socket in the domain of the task that
 		 * created it: these two are created inside it.

@@ -20,6 +20,8 @@
  * bound of that); its loss, the share of the datagrams the listeners did
  * not get. Cells run -r times, the modes of one size and
  * listener count one after the other in a turning order (interleaved);
+ * -m runs only the modes it names, and a cell that failed in a run counts
+ * for none of that run's figures;
  * reported are the median rate and the median (and range) over the runs of
  * each run's ratio of kernel's rate to udp's and to sendmmsg's.
  *
@@ -29,6 +31,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -340,37 +343,51 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+/* The median of the runs' figures that are not NAN (a cell that failed, or
+ * a mode not run); NAN if none is.
+ */
+static double median(const double *v, int n)
 {
 	double w[MAX_RUNS];
-
-	memcpy(w, v, n * sizeof(*v));
-	qsort(w, n, sizeof(*w), cmp_double);
-	return n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
-}
-
-static void ratio(FILE *f, const char *what, double *a, double *b, int n)
-{
-	double q[MAX_RUNS] = { 0 }, lo, hi;
-	int r;
+	int r, m = 0;
 
 	for (r = 0; r < n; r++)
-		q[r] = b[r] > 0 ? a[r] / b[r] : 0;
-	lo = q[0];
-	hi = q[0];
-	for (r = 1; r < n; r++) {
-		lo = q[r] < lo ? q[r] : lo;
-		hi = q[r] > hi ? q[r] : hi;
+		if (!isnan(v[r]))
+			w[m++] = v[r];
+	if (!m)
+		return NAN;
+	qsort(w, m, sizeof(*w), cmp_double);
+	return m % 2 ? w[m / 2] : (w[m / 2 - 1] + w[m / 2]) / 2;
+}
+
+/* The per-run ratio @a / @b, median and range, over the runs both have. */
+static void ratio(FILE *f, const char *what, double *a, double *b, int n)
+{
+	double q[MAX_RUNS], lo = NAN, hi = NAN;
+	int r, m = 0;
+
+	for (r = 0; r < n; r++) {
+		if (isnan(a[r]) || isnan(b[r]) || b[r] <= 0)
+			continue;
+		q[m] = a[r] / b[r];
+		lo = m && lo < q[m] ? lo : q[m];
+		hi = m && hi > q[m] ? hi : q[m];
+		m++;
 	}
-	fprintf(f, "  %s %.2fx (%.2f-%.2f)", what, median(q, n), lo, hi);
+	if (m)
+		fprintf(f, "  %s %.2fx (%.2f-%.2f)", what, median(q, m), lo,
+			hi);
 }
 
 static void print_help(void)
 {
-	fputs("mcast_tput [-q] [-r runs] [-n listeners] [-s sizes] [-c datagrams] [-o dir]\n",
+	fputs("mcast_tput [-q] [-r runs] [-m modes] [-n listeners] [-s sizes] [-c datagrams]\n",
 	      stderr);
+	fputs("           [-o dir]\n", stderr);
 	fputs("  -q  quick: 1 run of 100 datagrams per cell\n", stderr);
 	fputs("  -r  interleaved runs (5; at most 15)\n", stderr);
+	fputs("  -m  comma-separated modes (kernel,kernel2,kernel4,dwf,userspace,\n", stderr);
+	fputs("      sendmmsg,udp: all)\n", stderr);
 	fputs("  -n  comma-separated listener counts (10,100)\n", stderr);
 	fputs("  -s  comma-separated sizes (44,40036)\n", stderr);
 	fputs("  -c  datagrams per cell (1000; a multiple of 4)\n", stderr);
@@ -386,8 +403,11 @@ int main(int argc, char **argv)
 	FILE *csv = NULL, *txt = NULL;
 	char header[512];
 	struct utsname un;
+	bool want[NR_MODES];
 
-	while ((opt = getopt(argc, argv, "qr:n:s:c:o:")) != -1) {
+	for (k = 0; k < NR_MODES; k++)
+		want[k] = true;
+	while ((opt = getopt(argc, argv, "qr:m:n:s:c:o:")) != -1) {
 		switch (opt) {
 		case 'q':
 			runs = 1;
@@ -395,6 +415,19 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			runs = atoi(optarg);
+			break;
+		case 'm':
+			for (k = 0; k < NR_MODES; k++)
+				want[k] = false;
+			for (char *t = strtok(optarg, ","); t;
+			     t = strtok(NULL, ",")) {
+				for (k = 0; k < NR_MODES && strcmp(t, mode_name[k]);
+				     k++)
+					;
+				if (k == NR_MODES)
+					print_help();
+				want[k] = true;
+			}
 			break;
 		case 'n':
 			ncounts = parse_list(optarg, counts, 2);
@@ -446,14 +479,23 @@ int main(int argc, char **argv)
 		fputs(header, csv);
 		fputs("run,size,mode,listeners,senders,rate_per_s,loss\n", csv);
 	}
-	/* Per run: every size, listener count and mode, the modes turning. */
+	/* Per run: every size, listener count and mode, the modes' order
+	 * rotating by one every two runs and reversed in odd runs.
+	 */
 	for (r = 0; r < runs; r++) {
 		for (c = 0; c < nsizes * ncounts * NR_MODES; c++) {
-			int m = (c % NR_MODES + r) % NR_MODES;
+			int m = (c % NR_MODES + r / 2) % NR_MODES;
+
+			if (r % 2)
+				m = NR_MODES - 1 - m;
 			struct result res;
 
 			a = c / (ncounts * NR_MODES);
 			b = c / NR_MODES % ncounts;
+			rate[a][b][m][r] = NAN;
+			loss[a][b][m][r] = NAN;
+			if (!want[m])
+				continue;
 			if (run_cell(m, sizes[a], counts[b], total, &res)) {
 				fprintf(stderr, "FAILED: %s, %d bytes, %d listeners\n",
 					mode_name[m], sizes[a], counts[b]);
@@ -479,10 +521,11 @@ int main(int argc, char **argv)
 				fprintf(f, "\n%d bytes, %d listeners\n", sizes[a],
 					counts[b]);
 				for (k = 0; k < NR_MODES; k++)
-					fprintf(f, "  %-10s %10.0f  loss %5.1f%%\n",
-						mode_name[k],
-						median(rate[a][b][k], runs),
-						100 * median(loss[a][b][k], runs));
+					if (want[k])
+						fprintf(f, "  %-10s %10.0f  loss %5.1f%%\n",
+							mode_name[k],
+							median(rate[a][b][k], runs),
+							100 * median(loss[a][b][k], runs));
 				fputs(" ", f);
 				ratio(f, "kernel/udp", rate[a][b][KERNEL],
 				      rate[a][b][UDP], runs);
