@@ -466,6 +466,15 @@ impl Group {
         })
     }
 
+    /// The inode number of a blocking member that holds `sender` back, if
+    /// one does: `UNIX_MCAST_BLOCKED_BY`. The member list is read with a
+    /// reference of its own, so that the inode is read with no lock held.
+    pub(crate) fn blocked_by(&self, sender: &Sock) -> Option<usize> {
+        let list = self.list()?;
+        let m = list.blocking().iter().find(|m| m.holds_back(sender))?;
+        Some(m.sk.ino())
+    }
+
     /// Whether `sender` would wait for a blocking member's room. Takes the
     /// member list's spinlock and nothing else, and drops no reference
     /// under it: `poll()` calls this under the polling socket's

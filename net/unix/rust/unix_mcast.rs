@@ -149,6 +149,26 @@ pub unsafe extern "C" fn unix_mcast_blocked(
     group.group().is_some_and(|grp| grp.blocked(sk))
 }
 
+/// The inode number of a blocking member of the group whose socket is
+/// `group` that a send by `sk` would wait for, or 0 if none would:
+/// `getsockopt(UNIX_MCAST_BLOCKED_BY)`.
+///
+/// # Safety
+///
+/// `sk` and `group` must be live sockets the caller holds.
+#[export]
+pub unsafe extern "C" fn unix_mcast_blocked_by(
+    sk: *mut bindings::sock,
+    group: *mut bindings::sock,
+) -> u64 {
+    // SAFETY: The caller holds both sockets for the call.
+    let (sk, group) = unsafe { (Sock::from_raw(sk), Sock::from_raw(group)) };
+    group
+        .group()
+        .and_then(|grp| grp.blocked_by(sk))
+        .map_or(0, |ino| ino as u64)
+}
+
 /// Leaves every group `sk` joined; called when `sk` is released.
 ///
 /// # Safety

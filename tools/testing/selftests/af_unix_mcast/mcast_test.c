@@ -1303,6 +1303,73 @@ TEST_F(mcast, epoll_edge_blocking_member_full)
 	poll_loop(_metadata, self, true);
 }
 
+static int blocked_by(int fd, __u64 *ino, socklen_t *len)
+{
+	return getsockopt(fd, SOL_UNIX, UNIX_MCAST_BLOCKED_BY, ino, len);
+}
+
+/* v2: "getsockopt(UNIX_MCAST_BLOCKED_BY) on a socket connect()ed to a group
+ * gives the inode number of a blocking member that a send would wait for
+ * ..., or 0 if none would"; ENOTCONN unless connected to a group, EINVAL
+ * for an optlen under 8.
+ */
+TEST_F(mcast, blocked_by_names_full_member)
+{
+	int d = member(_metadata, self, UNIX_MREQ_DROP_WHEN_FULL);
+	int b = member(_metadata, self, 0), s = dgram(), u = dgram();
+	int o = dgram(), st = socket(AF_UNIX, SOCK_STREAM, 0);
+	socklen_t len = sizeof(__u64), la;
+	struct sockaddr_un a;
+	struct stat sb;
+	__u64 ino = 1;
+	char buf[16];
+
+	ASSERT_EQ(0, fstat(b, &sb));
+	la = mcast_new_addr(&a, "bb", true);
+	ASSERT_EQ(0, bind(o, (struct sockaddr *)&a, la));
+	ASSERT_EQ(0, connect(u, (struct sockaddr *)&a, la));
+	/* Not connected; connected to a socket that is no group. */
+	ASSERT_EQ(-1, blocked_by(s, &ino, &len));
+	ASSERT_EQ(ENOTCONN, errno);
+	ASSERT_EQ(-1, blocked_by(u, &ino, &len));
+	ASSERT_EQ(ENOTCONN, errno);
+	/* Not a datagram socket: no SOL_UNIX getsockopt() at all. */
+	ASSERT_EQ(-1, blocked_by(st, &ino, &len));
+	ASSERT_EQ(EOPNOTSUPP, errno);
+	ASSERT_EQ(0, connect(s, (struct sockaddr *)&self->addr, self->len));
+	ASSERT_EQ(0, blocked_by(s, &ino, &len));
+	ASSERT_EQ(sizeof(__u64), len);
+	ASSERT_EQ(0, ino);
+	/* Both members full: only the blocking one holds the sender back. */
+	fill(_metadata, self, s);
+	ASSERT_EQ(-1, send(s, "x", 1, MSG_DONTWAIT));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, blocked_by(s, &ino, &len));
+	ASSERT_EQ(sb.st_ino, ino);
+	len = sizeof(int);
+	ASSERT_EQ(-1, blocked_by(s, &ino, &len));
+	ASSERT_EQ(EINVAL, errno);
+	/* A larger buffer gets the 8 bytes. */
+	len = 2 * sizeof(__u64);
+	ASSERT_EQ(0, blocked_by(s, &ino, &len));
+	ASSERT_EQ(sizeof(__u64), len);
+	ASSERT_EQ(sb.st_ino, ino);
+	/* b, not holding itself back, and once it reads. */
+	ASSERT_EQ(0, connect(b, (struct sockaddr *)&self->addr, self->len));
+	ASSERT_EQ(0, blocked_by(b, &ino, &len));
+	ASSERT_EQ(0, ino);
+	ASSERT_EQ(1, recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(0, blocked_by(s, &ino, &len));
+	ASSERT_EQ(0, ino);
+	ASSERT_EQ(1, send(s, "y", 1, MSG_DONTWAIT));
+	close(st);
+	close(o);
+	close(u);
+	close(s);
+	close(b);
+	close(d);
+}
+
 /* Drop-when-full members never make a sender unwritable. */
 TEST_F(mcast, poll_drop_when_full_member_full)
 {
