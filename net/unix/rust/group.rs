@@ -467,12 +467,20 @@ impl Group {
     }
 
     /// The inode number of a blocking member that holds `sender` back, if
-    /// one does: `UNIX_MCAST_BLOCKED_BY`. The member list is read with a
-    /// reference of its own, so that the inode is read with no lock held.
+    /// one does: `UNIX_MULTICAST_BLOCKED_BY`. The member list is read with a
+    /// reference of its own, so that the inode is read with no lock held;
+    /// dropping that reference may free the list, so the caller holds no
+    /// lock. A member whose socket is being closed has inode number 0 and
+    /// is passed over: it is leaving.
     pub(crate) fn blocked_by(&self, sender: &Sock) -> Option<usize> {
         let list = self.list()?;
-        let m = list.blocking().iter().find(|m| m.holds_back(sender))?;
-        Some(m.sk.ino())
+        for m in list.blocking() {
+            let ino = m.sk.ino();
+            if ino != 0 && m.holds_back(sender) {
+                return Some(ino);
+            }
+        }
+        None
     }
 
     /// Whether `sender` would wait for a blocking member's room. Takes the

@@ -151,7 +151,7 @@ pub unsafe extern "C" fn unix_mcast_blocked(
 
 /// The inode number of a blocking member of the group whose socket is
 /// `group` that a send by `sk` would wait for, or 0 if none would:
-/// `getsockopt(UNIX_MCAST_BLOCKED_BY)`.
+/// `getsockopt(UNIX_MULTICAST_BLOCKED_BY)`.
 ///
 /// # Safety
 ///

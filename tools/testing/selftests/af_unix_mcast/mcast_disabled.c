@@ -24,7 +24,7 @@ TEST(options_eopnotsupp)
 	ASSERT_EQ(EOPNOTSUPP, errno);
 	ASSERT_EQ(-1, mcast_leave(fd, &a, la));
 	ASSERT_EQ(EOPNOTSUPP, errno);
-	ASSERT_EQ(-1, getsockopt(fd, SOL_UNIX, UNIX_MCAST_BLOCKED_BY, &ino,
+	ASSERT_EQ(-1, getsockopt(fd, SOL_UNIX, UNIX_MULTICAST_BLOCKED_BY, &ino,
 				 &len));
 	ASSERT_EQ(EOPNOTSUPP, errno);
 	ASSERT_EQ(-1, access("/proc/sys/net/unix/max_memberships", F_OK));

@@ -1303,28 +1303,41 @@ TEST_F(mcast, epoll_edge_blocking_member_full)
 	poll_loop(_metadata, self, true);
 }
 
+/* UNIX_MULTICAST_BLOCKED_BY of @fd into @ino, which is set to a value no
+ * socket has first, so that a call that writes nothing shows.
+ */
 static int blocked_by(int fd, __u64 *ino, socklen_t *len)
 {
-	return getsockopt(fd, SOL_UNIX, UNIX_MCAST_BLOCKED_BY, ino, len);
+	*ino = ~0ULL;
+	return getsockopt(fd, SOL_UNIX, UNIX_MULTICAST_BLOCKED_BY, ino, len);
 }
 
-/* v2: "getsockopt(UNIX_MCAST_BLOCKED_BY) on a socket connect()ed to a group
- * gives the inode number of a blocking member that a send would wait for
- * ..., or 0 if none would"; ENOTCONN unless connected to a group, EINVAL
- * for an optlen under 8.
+static __u64 ino_of(struct __test_metadata *_metadata, int fd)
+{
+	struct stat sb;
+
+	EXPECT_EQ(0, fstat(fd, &sb));
+	return sb.st_ino;
+}
+
+/* v2: "getsockopt(SOL_UNIX, UNIX_MULTICAST_BLOCKED_BY) returns in a __u64 the
+ * inode number of a blocking member that a send from it would now wait for
+ * ..., or 0 if none would. It fails with ENOTCONN unless the socket is
+ * connected to a group, and with EINVAL if optlen is less than 8."
  */
 TEST_F(mcast, blocked_by_names_full_member)
 {
 	int d = member(_metadata, self, UNIX_MREQ_DROP_WHEN_FULL);
-	int b = member(_metadata, self, 0), s = dgram(), u = dgram();
-	int o = dgram(), st = socket(AF_UNIX, SOCK_STREAM, 0);
+	int d2 = member(_metadata, self, UNIX_MREQ_DROP_WHEN_FULL);
+	int d3 = member(_metadata, self, UNIX_MREQ_DROP_WHEN_FULL);
+	int b2 = member(_metadata, self, 0), b = member(_metadata, self, 0);
+	int s = dgram(), u = dgram(), o = dgram();
+	int st = socket(AF_UNIX, SOCK_STREAM, 0);
 	socklen_t len = sizeof(__u64), la;
+	__u64 ino, big[2];
 	struct sockaddr_un a;
-	struct stat sb;
-	__u64 ino = 1;
 	char buf[16];
 
-	ASSERT_EQ(0, fstat(b, &sb));
 	la = mcast_new_addr(&a, "bb", true);
 	ASSERT_EQ(0, bind(o, (struct sockaddr *)&a, la));
 	ASSERT_EQ(0, connect(u, (struct sockaddr *)&a, la));
@@ -1333,40 +1346,65 @@ TEST_F(mcast, blocked_by_names_full_member)
 	ASSERT_EQ(ENOTCONN, errno);
 	ASSERT_EQ(-1, blocked_by(u, &ino, &len));
 	ASSERT_EQ(ENOTCONN, errno);
-	/* Not a datagram socket: no SOL_UNIX getsockopt() at all. */
+	/* No SOL_UNIX getsockopt() but on datagram sockets; no other name. */
 	ASSERT_EQ(-1, blocked_by(st, &ino, &len));
 	ASSERT_EQ(EOPNOTSUPP, errno);
+	ASSERT_EQ(-1, getsockopt(s, SOL_UNIX, UNIX_ADD_MEMBERSHIP, &ino, &len));
+	ASSERT_EQ(ENOPROTOOPT, errno);
+	ASSERT_EQ(-1, setsockopt(s, SOL_UNIX, UNIX_MULTICAST_BLOCKED_BY, &ino,
+				 sizeof(ino)));
+	ASSERT_EQ(ENOPROTOOPT, errno);
 	ASSERT_EQ(0, connect(s, (struct sockaddr *)&self->addr, self->len));
 	ASSERT_EQ(0, blocked_by(s, &ino, &len));
 	ASSERT_EQ(sizeof(__u64), len);
 	ASSERT_EQ(0, ino);
-	/* Both members full: only the blocking one holds the sender back. */
+	/* Every member full; then b2 empties: only b holds the sender back
+	 * (the drop-when-full d never does).
+	 */
 	fill(_metadata, self, s);
+	while (recv(b2, buf, sizeof(buf), MSG_DONTWAIT) == 1)
+		;
 	ASSERT_EQ(-1, send(s, "x", 1, MSG_DONTWAIT));
 	ASSERT_EQ(EAGAIN, errno);
 	ASSERT_EQ(0, blocked_by(s, &ino, &len));
-	ASSERT_EQ(sb.st_ino, ino);
+	ASSERT_EQ(ino_of(_metadata, b), ino);
 	len = sizeof(int);
 	ASSERT_EQ(-1, blocked_by(s, &ino, &len));
 	ASSERT_EQ(EINVAL, errno);
-	/* A larger buffer gets the 8 bytes. */
-	len = 2 * sizeof(__u64);
-	ASSERT_EQ(0, blocked_by(s, &ino, &len));
+	ASSERT_EQ(sizeof(int), len);
+	/* A larger buffer gets the 8 bytes, and nothing past them. */
+	len = sizeof(big);
+	big[1] = ~0ULL;
+	ASSERT_EQ(0, blocked_by(s, &big[0], &len));
 	ASSERT_EQ(sizeof(__u64), len);
-	ASSERT_EQ(sb.st_ino, ino);
-	/* b, not holding itself back, and once it reads. */
+	ASSERT_EQ(ino_of(_metadata, b), big[0]);
+	ASSERT_EQ(~0ULL, big[1]);
+	/* b is not held back by itself. */
 	ASSERT_EQ(0, connect(b, (struct sockaddr *)&self->addr, self->len));
 	ASSERT_EQ(0, blocked_by(b, &ino, &len));
 	ASSERT_EQ(0, ino);
+	/* Once b reads, nobody holds the sender back. */
 	ASSERT_EQ(1, recv(b, buf, sizeof(buf), MSG_DONTWAIT));
 	ASSERT_EQ(0, blocked_by(s, &ino, &len));
 	ASSERT_EQ(0, ino);
+	/* Full again, then gone: a member that left holds no one back (one
+	 * of five has left: it stays listed, skipped).
+	 */
 	ASSERT_EQ(1, send(s, "y", 1, MSG_DONTWAIT));
+	ASSERT_EQ(0, blocked_by(s, &ino, &len));
+	ASSERT_EQ(ino_of(_metadata, b), ino);
+	ASSERT_EQ(0, mcast_leave(b, &self->addr, self->len));
+	ASSERT_EQ(0, blocked_by(s, &ino, &len));
+	ASSERT_EQ(0, ino);
+	ASSERT_EQ(1, send(s, "z", 1, MSG_DONTWAIT));
 	close(st);
 	close(o);
 	close(u);
 	close(s);
 	close(b);
+	close(b2);
+	close(d3);
+	close(d2);
 	close(d);
 }
 
