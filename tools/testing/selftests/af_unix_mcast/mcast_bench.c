@@ -48,10 +48,10 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -454,16 +454,6 @@ static void cell_failed(struct cell *c)
 		FIELD(c, off) = NAN;
 }
 
-/* The mode in place @j of run @r: the order rotates by one every two runs,
- * ascending in even runs and descending in odd ones.
- */
-static int mode_at(int r, int j)
-{
-	int k = (j + r / 2) % nmodes;
-
-	return r % 2 ? nmodes - 1 - k : k;
-}
-
 /* The median over the runs of one field of cell (a, k, b), and its range,
  * over the runs in which the cell did not fail (its fields NAN): NAN if it
  * failed in every run.
@@ -783,8 +773,7 @@ int main(int argc, char **argv)
 	for (k = 0; k < NR_MODES; k++)
 		kidx[k] = -1;
 	for (char *t = strtok(modelist, ","); t; t = strtok(NULL, ",")) {
-		for (k = 0; k < NR_MODES && strcmp(t, mode_name[k]); k++)
-			;
+		k = name_index(mode_name, NR_MODES, t);
 		if (k == NR_MODES || kidx[k] >= 0)
 			print_help();
 		kidx[k] = nmodes;
@@ -850,7 +839,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Interleaved: a run measures every cell once; the modes of a size
-	 * and count run one after another, in the order of mode_at().
+	 * and count run one after another, in run_order().
 	 */
 	for (r = 0; r < nruns; r++) {
 		for (a = 0; a < nsizes; a++) {
@@ -858,7 +847,7 @@ int main(int argc, char **argv)
 				for (j = 0; j < nmodes; j++) {
 					struct cell *c;
 
-					k = mode_at(r, j);
+					k = run_order(r, j, nmodes);
 					c = &runs[r][a][k][b];
 					memset(c, 0, sizeof(*c));
 					if (run_cell(modes[k], sizes[a], counts[b], c)) {

@@ -36,6 +36,28 @@ static inline int parse_list(char *s, int *v, int max)
 	return n;
 }
 
+/* The index of @name in @names[@n], or @n if it is not there. */
+static inline int name_index(const char *const *names, int n,
+			     const char *name)
+{
+	int k;
+
+	for (k = 0; k < n && strcmp(name, names[k]); k++)
+		;
+	return k;
+}
+
+/* The mode in place @j of run @r among @n interleaved modes: the order
+ * rotates by one every two runs, ascending in even runs and descending in
+ * odd ones, so that no mode always runs first or after the same one.
+ */
+static inline int run_order(int r, int j, int n)
+{
+	int k = (j + r / 2) % n;
+
+	return r % 2 ? n - 1 - k : k;
+}
+
 /* A socket bound to @grp's port that has joined @grp on loopback. */
 static inline int udp_listener(const struct sockaddr_in *grp)
 {

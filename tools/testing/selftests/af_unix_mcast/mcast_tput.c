@@ -421,9 +421,7 @@ int main(int argc, char **argv)
 				want[k] = false;
 			for (char *t = strtok(optarg, ","); t;
 			     t = strtok(NULL, ",")) {
-				for (k = 0; k < NR_MODES && strcmp(t, mode_name[k]);
-				     k++)
-					;
+				k = name_index(mode_name, NR_MODES, t);
 				if (k == NR_MODES)
 					print_help();
 				want[k] = true;
@@ -479,15 +477,12 @@ int main(int argc, char **argv)
 		fputs(header, csv);
 		fputs("run,size,mode,listeners,senders,rate_per_s,loss\n", csv);
 	}
-	/* Per run: every size, listener count and mode, the modes' order
-	 * rotating by one every two runs and reversed in odd runs.
+	/* Per run: every size, listener count and mode, the modes in
+	 * run_order().
 	 */
 	for (r = 0; r < runs; r++) {
 		for (c = 0; c < nsizes * ncounts * NR_MODES; c++) {
-			int m = (c % NR_MODES + r / 2) % NR_MODES;
-
-			if (r % 2)
-				m = NR_MODES - 1 - m;
+			int m = run_order(r, c % NR_MODES, NR_MODES);
 			struct result res;
 
 			a = c / (ncounts * NR_MODES);
