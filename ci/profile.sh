@@ -13,17 +13,17 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 if [ "${1:-}" = tput ]; then
-	size=${2:-40036} n=${3:-100} out=profile-tput
+	size=${2:-40036} n=${3:-100} out=profile-tput bin=mcast_tput
 	modes="kernel udp sendmmsg"
-	run='/build/guest/bench/mcast_tput -r 1 -c 1000 -m $m'" -n $n -s $size"
+	run="/build/guest/bench/$bin"' -r 1 -c 1000 -m $m'" -n $n -s $size"
 	rows='^(  [a-z0-9]+ +[0-9]| kernel/)'
 else
-	size=${1:-236} n=${2:-20} out=profile
+	size=${1:-236} n=${2:-20} out=profile bin=mcast_bench
 	modes="kernel udp sendmmsg userspace"
-	run='/build/guest/bench/mcast_bench -p -c 1000 -m $m'" -n $n -s $size"
+	run="/build/guest/bench/$bin"' -p -c 1000 -m $m'" -n $n -s $size"
 	rows='^(kernel|udp|sendmmsg|userspace) '
 fi
-[ -x "$ROOT/build/guest/bench/mcast_bench" ] || die "run ci/bench.sh first"
+[ -x "$ROOT/build/guest/bench/$bin" ] || die "run ci/bench.sh first"
 if ! [ -x "$ROOT/usr/bin/perf" ]; then
 	log "installing perf into the build root"
 	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
